@@ -1,0 +1,172 @@
+"""Evaluation of generators in the feature space of a domain classifier.
+
+Inception weights cannot be had here, and they judge 28x28 digits poorly anyway, so the
+judge is a small CNN trained on the data set (training/train_classifier.py) and shipped as
+safetensors in ganzoo/evaluators/. From its predictions and penultimate features:
+
+- class coverage: share of samples per predicted class; KL(sample mix || data mix)
+- requested-class accuracy (conditional models), overall and per class
+- FID in the classifier's feature space (Frechet distance of Gaussian fits)
+- precision / recall of k-NN manifolds (Kynkaanniemi et al. 2019)
+- diversity: mean pairwise feature distance, per predicted class, against the data's
+- memorisation: nearest-training-image distances of samples against those of held-out data
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+EVALUATOR_DIR = Path(__file__).resolve().parent / "evaluators"
+
+
+class DigitClassifier(nn.Module):
+    """(B, C, 28, 28) in [0, 1] -> class logits (B, K); ``features`` gives the (B, 128) embedding."""
+
+    def __init__(self, num_classes: int = 10, channels: int = 1, feature_dim: int = 128) -> None:
+        super().__init__()
+        def block(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*block(channels, 32), *block(32, 32), nn.MaxPool2d(2),   # (B, 32, 14, 14)
+                                  *block(32, 64), *block(64, 64), nn.MaxPool2d(2),         # (B, 64, 7, 7)
+                                  nn.Flatten(), nn.Linear(64 * 49, feature_dim), nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body((x - 0.5) / 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
+
+
+def load_evaluator(dataset: str = "mnist", path: Path | None = None) -> DigitClassifier:
+    """The shipped classifier for ``dataset`` (eval mode, CPU)."""
+    from .hub import load_weights
+
+    path = path or EVALUATOR_DIR / f"{dataset}-classifier.safetensors"
+    if not path.is_file():
+        known = sorted(p.name.split("-classifier")[0] for p in EVALUATOR_DIR.glob("*-classifier.safetensors"))
+        raise FileNotFoundError(f"no evaluator for data set {dataset!r} at {str(path)!r}; available: {known}")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    model = DigitClassifier(num_classes=meta["num_classes"], channels=meta["channels"])
+    load_weights(model, path)
+    return model.eval()
+
+
+@torch.inference_mode()
+def embed(classifier: DigitClassifier, images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, 128) float64, predicted class (N,)) for images (N, C, H, W) in [0, 1]."""
+    device = next(classifier.parameters()).device
+    feats, preds = [], []
+    for i in range(0, images.shape[0], batch):
+        f = classifier.features(images[i:i + batch].to(device))
+        feats.append(f.double().cpu())
+        preds.append(classifier.head(f).argmax(1).cpu())
+    return torch.cat(feats), torch.cat(preds)
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """FID between Gaussian fits of feature sets a (N, D) and b (M, D):
+    ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    sa, sb = torch.cov(a.T.double()), torch.cov(b.T.double())
+    # Tr((S_a S_b)^(1/2)) = sum of sqrt of eigenvalues of S_a^(1/2) S_b S_a^(1/2) (symmetric PSD)
+    ea, va = torch.linalg.eigh(sa)
+    sqrt_a = (va * ea.clamp(min=0).sqrt()) @ va.T
+    eig = torch.linalg.eigvalsh(sqrt_a @ sb @ sqrt_a).clamp(min=0)
+    return float((mu_a - mu_b).pow(2).sum() + sa.trace() + sb.trace() - 2 * eig.sqrt().sum())
+
+
+def _knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
+    d = torch.cdist(feats, feats)
+    return d.kthvalue(k + 1, dim=1).values      # +1: the point itself is at distance 0
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Kynkaanniemi et al. 2019: precision = share of fakes inside the real k-NN manifold,
+    recall = share of reals inside the fake manifold."""
+    r_real, r_fake = _knn_radii(real, k), _knn_radii(fake, k)
+    precision = (torch.cdist(fake, real) <= r_real[None]).any(1).double().mean()
+    recall = (torch.cdist(real, fake) <= r_fake[None]).any(1).double().mean()
+    return float(precision), float(recall)
+
+
+def mean_pairwise_distance(feats: torch.Tensor) -> float:
+    n = feats.shape[0]
+    if n < 2:
+        return float("nan")
+    return float(torch.pdist(feats).mean())
+
+
+def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """L2 pixel distance from each query image to its nearest reference image, (N,)."""
+    q, r = queries.flatten(1).float(), reference.flatten(1).float()
+    return torch.cat([torch.cdist(q[i:i + batch], r).min(1).values for i in range(0, q.shape[0], batch)])
+
+
+@dataclass
+class Reference:
+    """Real data for comparison.
+
+    heldout: images the evaluator never saw (N, C, H, W) in [0, 1], with their labels;
+    train: all images the generator was trained on; rest: train without the held-out ones.
+    A sample that copies a training image sits far closer to ``train`` than a real held-out
+    digit sits to ``rest``.
+    """
+    heldout: torch.Tensor
+    heldout_labels: torch.Tensor
+    train: torch.Tensor
+    rest: torch.Tensor
+
+
+def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n: int = 10_000,
+             seed: int = 0) -> dict:
+    """Metrics of ``generator`` (see module doc); each result records n and seed."""
+    num_classes = classifier.head.out_features
+    conditional = generator.num_classes is not None
+    labels = torch.arange(n) % generator.num_classes if conditional else None
+    images = generator.sample(n, labels=labels, seed=seed)
+    f_fake, pred = embed(classifier, images)
+    f_real, pred_real = embed(classifier, reference.heldout)
+
+    share = torch.bincount(pred, minlength=num_classes).double() / n
+    data_mix = torch.bincount(reference.heldout_labels, minlength=num_classes).double()
+    data_mix /= data_mix.sum()
+    kl = float((share * (share.clamp(min=1e-12) / data_mix).log()).sum())
+    m = min(n, f_real.shape[0])
+    precision, recall = precision_recall(f_real[:m], f_fake[:m])
+    div_fake = [mean_pairwise_distance(f_fake[pred == c][:500]) for c in range(num_classes)]
+    div_real = [mean_pairwise_distance(f_real[pred_real == c][:500]) for c in range(num_classes)]
+    half = reference.heldout.shape[0] // 2
+    nn_fake = nearest_distances(images[:1000], reference.train)
+    nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
+    result = {
+        "n": n, "seed": seed,
+        "class_share": [round(float(s), 4) for s in share],
+        "class_share_min": float(share.min()), "class_share_max": float(share.max()),
+        "classes_covered": int((share >= 0.01).sum()),
+        "class_kl": kl,
+        # equal sizes on both sides, against the same real half, so the two are comparable
+        "fid": frechet_distance(f_fake[:half], f_real[:half]),
+        "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
+        "precision": precision, "recall": recall,
+        "diversity": float(torch.tensor(div_fake).nanmean() / torch.tensor(div_real).nanmean()),
+        "nn_train_distance_median": float(nn_fake.median()),
+        "nn_train_distance_median_heldout": float(nn_real.median()),
+        "copies": float((nn_fake < 0.5 * nn_real.quantile(0.01)).double().mean()),
+        "mean_confidence": None,
+    }
+    with torch.inference_mode():
+        probs = torch.cat([classifier(images[i:i + 1000]).softmax(1) for i in range(0, n, 1000)])
+    result["mean_confidence"] = float(probs.max(1).values.mean())
+    if conditional:
+        correct = pred == labels
+        result["class_accuracy"] = float(correct.double().mean())
+        result["class_accuracy_per_class"] = [round(float(correct[labels == c].double().mean()), 4)
+                                              for c in range(generator.num_classes)]
+    return {k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else v) for k, v in result.items()}

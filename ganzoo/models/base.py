@@ -1,0 +1,127 @@
+"""What every ganzoo generator shares: latents, labels and batched sampling.
+
+Convention used across the package: images are float tensors (B, C, H, W) in [0, 1].
+Generators return that range from ``forward``; discriminators take it and return logits.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Sequence, Union
+
+import torch
+from torch import nn
+
+# The most images one ``sample`` call returns; larger requests are refused so that a
+# typo (n=10**9) fails at once instead of filling memory. Work is done in chunks of
+# SAMPLE_CHUNK, so memory stays bounded whatever n is.
+MAX_SAMPLES_PER_CALL = 100_000
+SAMPLE_CHUNK = 512
+
+Labels = Union[int, Sequence[int], torch.Tensor, None]
+
+
+def make_generator(seed: int | None = None, generator: torch.Generator | None = None) -> torch.Generator:
+    """A CPU torch.Generator from ``seed`` (or the one given), so latents match on every device."""
+    if generator is not None and seed is not None:
+        raise ValueError("give either seed or generator, not both")
+    if generator is not None:
+        if generator.device.type != "cpu":
+            raise ValueError(f"generator must live on the CPU (got {generator.device}); latents are drawn on the CPU so a seed means the same images on every device")
+        return generator
+    g = torch.Generator(device="cpu")
+    if seed is None:
+        g.seed()
+    else:
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
+        g.manual_seed(seed)
+    return g
+
+
+class ImageGenerator(nn.Module):
+    """Base class of the zoo's generators: subclasses set the attributes and ``forward(z, labels)``."""
+
+    latent_dim: int
+    num_classes: int | None
+    image_shape: tuple[int, int, int]  # (C, H, W)
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.config = config
+        self.name: str | None = None  # set by ganzoo.load to the zoo name or source
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def latents(self, n: int, *, seed: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latent vectors z ~ N(0, I), shape (n, latent_dim), drawn on the CPU (float32)."""
+        _check_count(n)
+        return torch.randn(n, self.latent_dim, generator=make_generator(seed, generator))
+
+    def check_labels(self, labels: Labels, n: int) -> torch.Tensor | None:
+        """Labels as a (n,) int64 CPU tensor, or None for unconditional models; raises ValueError."""
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError(f"model {self.name or type(self).__name__} is unconditional and takes no labels (got {labels!r}); use a conditional model such as 'cgan-mnist'")
+            return None
+        if labels is None:
+            raise ValueError(f"model {self.name or type(self).__name__} is conditional: labels in 0..{self.num_classes - 1} are required")
+        if isinstance(labels, bool) or (isinstance(labels, torch.Tensor) and labels.dtype.is_floating_point):
+            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}, got {labels!r}")
+        t = torch.as_tensor(labels)
+        if t.dtype.is_floating_point or t.dtype == torch.bool:
+            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}, got {labels!r}")
+        t = t.to(device="cpu", dtype=torch.long).reshape(-1)
+        if t.numel() == 1:
+            t = t.expand(n)
+        if t.numel() != n:
+            raise ValueError(f"got {t.numel()} labels for {n} images; give one label or one per image")
+        bad = t[(t < 0) | (t >= self.num_classes)]
+        if bad.numel():
+            raise ValueError(f"label {int(bad[0])} is out of range; valid labels are 0..{self.num_classes - 1}")
+        return t.contiguous()
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (n, C, H, W) in [0, 1] on the CPU for latents z (n, latent_dim), in chunks."""
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {tuple(z.shape)}")
+        if self.training:
+            raise RuntimeError("call .eval() before sampling: batch norm must not update while sampling")
+        # Allocated outside inference mode so callers may use the images with autograd.
+        out = torch.empty(z.shape[0], *self.image_shape)
+        with torch.inference_mode():
+            for start in range(0, z.shape[0], SAMPLE_CHUNK):
+                zc = z[start:start + SAMPLE_CHUNK].to(self.device, self.dtype)
+                yc = None if labels is None else labels[start:start + SAMPLE_CHUNK].to(self.device)
+                out[start:start + zc.shape[0]] = self(zc, yc).float().clamp_(0, 1).cpu()
+        return out
+
+    def sample(self, n: int, *, labels: Labels = None, seed: int | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images (n, C, H, W), float in [0, 1], on the CPU.
+
+        Latents come first from the seed's CPU generator, then (conditional models given no
+        labels) labels uniform over the classes, so one seed means the same images anywhere.
+        """
+        gen = make_generator(seed, generator)
+        _check_count(n)
+        if labels is None and self.num_classes is not None:
+            z = torch.randn(n, self.latent_dim, generator=gen)
+            y = torch.randint(0, self.num_classes, (n,), generator=gen)
+        else:
+            y = self.check_labels(labels, n)
+            z = torch.randn(n, self.latent_dim, generator=gen)
+        return self.generate(z, y)
+
+
+def _check_count(n: int) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES_PER_CALL:
+        raise ValueError(f"n must be an int in 1..{MAX_SAMPLES_PER_CALL}, got {n!r}")

@@ -1,0 +1,111 @@
+"""The zoo: every named pretrained model, the one list that the CLI, app, docs and tests read.
+
+Each entry says what the model is (family, config, data set, classes, image shape), where its
+weights live (Hub repo and revision; the copy bundled with the package and its sha256), its
+licence, and the metrics measured by training/evaluate.py (see the model cards).
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UnknownModelError
+
+# In a wheel the cards are package data (pyproject force-includes model_cards/ as
+# ganzoo/model_cards); in a source checkout or editable install they sit beside the package.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DIR = next((p for p in (_PACKAGE_DIR / "model_cards", _PACKAGE_DIR.parent / "model_cards") if p.is_dir()),
+                   _PACKAGE_DIR / "model_cards")
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    family: str
+    config: dict[str, Any]
+    dataset: str
+    image_shape: tuple[int, int, int]
+    hub_repo: str
+    sha256: str                           # of the bundled model.safetensors
+    revision: str = "main"
+    license: str = "mit"
+    num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def folder(self) -> Path:
+        """The bundled copy: config.json, model.safetensors, README.md (the Hub repo's content)."""
+        return BUNDLED_DIR / self.name
+
+    @property
+    def weights_file(self) -> Path:
+        return self.folder / "model.safetensors"
+
+
+_REGISTRY: dict[str, ZooEntry] = {}
+
+
+def register(entry: ZooEntry) -> ZooEntry:
+    if entry.name in _REGISTRY:
+        raise ValueError(f"model {entry.name!r} is registered twice")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Sorted zoo names, optionally filtered by a glob such as ``"*mnist*"``."""
+    names = sorted(_REGISTRY)
+    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def get_entry(name: str) -> ZooEntry:
+    if name not in _REGISTRY:
+        near = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise UnknownModelError(f"unknown model {name!r}{hint} (valid: {', '.join(list_models())}; "
+                                "see ganzoo.list_models(), or give 'hf-hub:owner/repo' or a folder path)")
+    return _REGISTRY[name]
+
+
+MNIST_DIGITS = tuple(str(d) for d in range(10))
+
+# Metrics below are written by training/evaluate.py into the model cards and copied here;
+# see model_cards/NAME/README.md for how they were measured.
+register(ZooEntry(
+    name="vanilla-mnist",
+    family="vanilla",
+    config={"latent_dim": 64, "hidden_dim": 128, "channels": 1, "image_size": 28},
+    dataset="mnist-10k",
+    image_shape=(1, 28, 28),
+    hub_repo="ganzoo/vanilla-mnist",
+    sha256="",
+    description="MLP GAN of the lecture recipe (Goodfellow et al. 2014)",
+))
+register(ZooEntry(
+    name="dcgan-mnist",
+    family="dcgan",
+    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28},
+    dataset="mnist-10k",
+    image_shape=(1, 28, 28),
+    hub_repo="ganzoo/dcgan-mnist",
+    sha256="",
+    description="DCGAN (Radford et al. 2015)",
+))
+register(ZooEntry(
+    name="cgan-mnist",
+    family="cgan",
+    config={"num_classes": 10, "latent_dim": 64, "embed_dim": 32, "ngf": 64, "ndf": 64, "feature_dim": 256,
+            "channels": 1, "image_size": 28, "aux_classifier": True, "class_names": list(MNIST_DIGITS)},
+    dataset="mnist-10k",
+    image_shape=(1, 28, 28),
+    num_classes=10,
+    class_names=MNIST_DIGITS,
+    hub_repo="ganzoo/cgan-mnist",
+    sha256="",
+    description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
+))

@@ -1,0 +1,461 @@
+#!/usr/bin/env python
+"""Train any ganzoo family from a YAML recipe, on CPU, one GPU or several (accelerate).
+
+    python training/train.py training/configs/dcgan-mnist.yaml
+    python training/train.py training/configs/dcgan-mnist.yaml --resume
+    python training/train.py training/configs/dcgan-mnist.yaml epochs=5 lr_g=1e-4 model.ngf=32
+    accelerate launch --num_processes 8 training/train.py training/configs/dcgan-mnist.yaml
+
+Writes into ``out``: config.json + model.safetensors (EMA generator when enabled) that
+``ganzoo.load(out)`` reads, checkpoint.safetensors, log.jsonl, loss_curve.png,
+samples/epoch_NNNN.png and interpolation.gif.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python training/train.py` from anywhere
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import yaml  # noqa: E402
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E402
+
+import ganzoo  # noqa: E402
+from ganzoo.data import DatasetError, load_dataset  # noqa: E402
+from ganzoo.models import build_discriminator, build_generator, make_config  # noqa: E402
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint  # noqa: E402
+from training.losses import LOSSES, gradient_penalty, r1_penalty  # noqa: E402
+
+log = logging.getLogger("ganzoo.train")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class TrainingError(RuntimeError):
+    """Bad settings, or a run that diverged; the message says which and what to do."""
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    family: str
+    data: str                                   # folder of IDX files or images (relative to the repo root)
+    model: dict[str, Any] = field(default_factory=dict)
+    out: str | None = None                      # default runs/NAME
+    loss: str = "nonsaturating"                 # minimax | nonsaturating | hinge | wgan-gp
+    d_steps: int = 1                            # k discriminator steps per generator step (Algorithm 1)
+    optimizer: str = "adam"                     # adam | sgd (with momentum, as in Algorithm 1)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    momentum: float = 0.9
+    batch_size: int = 128
+    epochs: int = 30
+    max_steps: int | None = None                # stop after this many G steps (tests, benchmarks)
+    seed: int = 0
+    ema_decay: float = 0.999                    # 0 disables the EMA of G's weights
+    r1_gamma: float = 0.0
+    gp_weight: float = 10.0                     # wgan-gp only
+    instance_noise: float = 0.0                 # initial std (image units), annealed linearly to 0
+    instance_noise_steps: float = 0.5           # ... over this fraction of training
+    label_smoothing: float = 0.0                # one-sided: real target 1 - s
+    aux_weight: float = 1.0                     # cgan with aux_classifier: label supervision weight
+    checkpoint_every: int = 500
+    log_every: int = 25
+    sample_epochs: list[int] = field(default_factory=lambda: [1, 20, -1])   # -1: the last epoch
+    mixed_precision: str = "no"                 # no | bf16 (GPU)
+    channels_last: bool = False
+    compile: bool = False
+    max_loss: float = 1e4                       # |loss| above this stops the run (exploding)
+    cpu: bool = False                           # force CPU even when a GPU is there
+
+    def __post_init__(self):
+        self.betas = tuple(self.betas)
+        checks = {"loss": (self.loss, tuple(LOSSES)), "optimizer": (self.optimizer, ("adam", "sgd")),
+                  "mixed_precision": (self.mixed_precision, ("no", "bf16"))}
+        for key, (value, valid) in checks.items():
+            if value not in valid:
+                raise TrainingError(f"{key}={value!r} is not one of {', '.join(valid)}")
+        for key in ("d_steps", "batch_size", "epochs", "checkpoint_every", "log_every"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or v < 1:
+                raise TrainingError(f"{key} must be a positive int, got {v!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise TrainingError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+
+    @property
+    def out_dir(self) -> Path:
+        return _resolve(self.out or f"runs/{self.name}")
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+
+
+def parse_value(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """A recipe from YAML, with ``key=value`` overrides (``model.ngf=32`` reaches into model)."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise TrainingError(f"cannot read recipe {str(path)!r}: {e}") from e
+    if not isinstance(raw, dict):
+        raise TrainingError(f"recipe {str(path)!r} must be a YAML mapping")
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise TrainingError(f"override {item!r} must look like key=value (e.g. epochs=5, model.ngf=32)")
+        *parents, leaf = key.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = parse_value(value)
+    valid = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(raw) - valid)
+    if unknown:
+        raise TrainingError(f"unknown recipe option(s) {unknown}; valid: {sorted(valid)}")
+    try:
+        return TrainConfig(**raw)
+    except TypeError as e:
+        raise TrainingError(f"recipe {str(path)!r}: {e}") from e
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, *, resume: bool = False):
+        from accelerate import Accelerator
+
+        self.cfg = cfg
+        self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+        self.device = self.acc.device
+        self.out = cfg.out_dir
+        try:
+            self.model_cfg = make_config(cfg.family, cfg.model)
+        except ValueError as e:
+            raise TrainingError(str(e)) from e
+        self.conditional = getattr(self.model_cfg, "num_classes", None) is not None
+        try:
+            data = load_dataset(_resolve(cfg.data), channels=self.model_cfg.channels, image_size=self.model_cfg.image_size)
+        except DatasetError as e:
+            raise TrainingError(str(e)) from e
+        if self.conditional and (data.labels is None or data.num_classes > self.model_cfg.num_classes):
+            raise TrainingError(f"{cfg.family} with num_classes={self.model_cfg.num_classes} needs labels in "
+                                f"0..{self.model_cfg.num_classes - 1}; {data.source!r} has "
+                                f"{'none' if data.labels is None else data.num_classes}")
+        self.dataset_source = data.source
+        self.images = data.images.to(self.device)                      # uint8 (N, C, H, W), held on the device
+        self.labels = data.labels.to(self.device) if self.conditional else None
+        world = self.acc.num_processes
+        self.steps_per_epoch = len(data) // (cfg.batch_size * world)    # batches per epoch, per process
+        if self.steps_per_epoch < 1:
+            raise TrainingError(f"batch_size {cfg.batch_size} x {world} process(es) exceeds the {len(data)} images")
+        total_batches = cfg.epochs * self.steps_per_epoch
+        self.total_steps = total_batches // cfg.d_steps
+        if cfg.max_steps is not None:
+            self.total_steps = min(self.total_steps, cfg.max_steps)
+
+        torch.manual_seed(cfg.seed)                                   # weight init
+        G = build_generator(cfg.family, self.model_cfg)
+        D = build_discriminator(cfg.family, self.model_cfg)
+        if cfg.channels_last:
+            G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        self.ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) \
+            if cfg.ema_decay > 0 else None
+        opt_g, opt_d = (self._optimizer(G, cfg.lr_g), self._optimizer(D, cfg.lr_d))
+        self.G, self.D, self.opt_g, self.opt_d = self.acc.prepare(G, D, opt_g, opt_d)
+        if self.ema is not None:
+            self.ema.to(self.device)
+        self.G_fwd, self.D_fwd = (torch.compile(self.G), torch.compile(self.D)) if cfg.compile else (self.G, self.D)
+        self.rng = torch.Generator(device=self.device)
+        self.rng.manual_seed(cfg.seed + 7919 * self.acc.process_index)
+        self.step = 0
+        self.d_losses, self.g_losses = LOSSES[cfg.loss]
+        self.loss_d, self.loss_g, self.d_real, self.d_fake = (torch.zeros((), device=self.device) for _ in range(4))
+        if resume:
+            self._resume()
+
+    def _optimizer(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        if self.cfg.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=lr, momentum=self.cfg.momentum)
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=self.cfg.betas)
+
+    # ---- state -------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        unwrap = self.acc.unwrap_model
+        return {"step": self.step, "config": dataclasses.asdict(self.cfg),
+                "G": unwrap(self.G).state_dict(), "D": unwrap(self.D).state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def _resume(self) -> None:
+        path = self.out / CHECKPOINT_NAME
+        if not path.is_file():
+            log.warning("--resume: no checkpoint at %s, starting from step 0", path)
+            return
+        st = load_checkpoint(path)
+        changed = {k for k, v in dataclasses.asdict(self.cfg).items()
+                   if json.dumps(st["config"].get(k)) != json.dumps(v)} - {"epochs", "max_steps", "out"}
+        if changed:
+            log.warning("resuming with changed settings %s; the result will differ from the original run", sorted(changed))
+        self.acc.unwrap_model(self.G).load_state_dict(st["G"])
+        self.acc.unwrap_model(self.D).load_state_dict(st["D"])
+        if self.ema is not None and st["ema"] is not None:
+            self.ema.load_state_dict(st["ema"])
+        self.opt_g.load_state_dict(st["opt_g"])
+        self.opt_d.load_state_dict(st["opt_d"])
+        self.rng.set_state(st["rng"])
+        torch.set_rng_state(st["torch_rng"])
+        self.step = st["step"]
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def save_checkpoint(self) -> None:
+        self._check_finite()
+        if self.acc.is_main_process:
+            save_checkpoint(self.state(), self.out / CHECKPOINT_NAME)
+
+    def _check_finite(self) -> None:
+        for name, v in (("D loss", self.loss_d), ("G loss", self.loss_g)):
+            value = float(v)
+            if not math.isfinite(value) or abs(value) > self.cfg.max_loss:
+                raise TrainingError(
+                    f"{name} is {value} at step {self.step}: training diverged (limit max_loss={self.cfg.max_loss}). "
+                    f"The last good checkpoint is kept in {self.out / CHECKPOINT_NAME}; lower the learning rates, "
+                    "add r1_gamma or instance_noise, and run again with --resume")
+
+    # ---- one step ----------------------------------------------------------------------
+    def _batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The b-th batch of this process (b counts batches since the start of training)."""
+        cfg = self.cfg
+        epoch, i = divmod(b, self.steps_per_epoch)
+        if getattr(self, "_perm_epoch", None) != epoch:   # one shuffle per epoch, from (seed, epoch)
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.images.shape[0], generator=gen).to(self.device)
+            self._perm_epoch = epoch
+        world, rank = self.acc.num_processes, self.acc.process_index
+        start = (i * world + rank) * cfg.batch_size
+        idx = self._perm[start:start + cfg.batch_size]
+        x = self.images[idx].float().div_(255)                               # (B, C, H, W) in [0, 1]
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, (self.labels[idx] if self.conditional else None)
+
+    def _noise_std(self) -> float:
+        cfg = self.cfg
+        if cfg.instance_noise <= 0:
+            return 0.0
+        return cfg.instance_noise * max(0.0, 1 - self.step / max(1.0, cfg.instance_noise_steps * self.total_steps))
+
+    def _latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.model_cfg.latent_dim, device=self.device, generator=self.rng)
+        y = torch.randint(0, self.model_cfg.num_classes, (n,), device=self.device, generator=self.rng) \
+            if self.conditional else None
+        return z, y
+
+    def train_step(self) -> None:
+        cfg, acc = self.cfg, self.acc
+        sigma = self._noise_std()
+        aux = self.conditional and self.model_cfg.aux_classifier and cfg.aux_weight > 0
+        for j in range(cfg.d_steps):
+            x, y = self._batch(self.step * cfg.d_steps + j)
+            B = x.shape[0]
+            z, y_fake = self._latents(B)
+            last = j == cfg.d_steps - 1
+            with torch.set_grad_enabled(last):          # the last fake batch is reused by the G step
+                fake = self.G_fwd(z, y_fake)
+            if sigma > 0:
+                x = x + sigma * torch.randn(x.shape, device=x.device, generator=self.rng)
+            fake_d = fake.detach()
+            if sigma > 0:
+                fake_d = fake_d + sigma * torch.randn(fake_d.shape, device=x.device, generator=self.rng)
+            if cfg.r1_gamma > 0:
+                x.requires_grad_(True)
+            real_logits, real_cls = self._d_outputs(x, y, aux)
+            fake_logits, _ = self._d_outputs(fake_d, y_fake, False)
+            loss_d = self.d_losses(real_logits.float(), fake_logits.float(), smooth=cfg.label_smoothing)
+            if aux:
+                loss_d = loss_d + cfg.aux_weight * F.cross_entropy(real_cls.float(), y)
+            if cfg.loss == "wgan-gp":
+                loss_d = loss_d + cfg.gp_weight * gradient_penalty(self.D_fwd, x.detach(), fake_d, y_fake if y is None else y,
+                                                                   generator=self.rng)
+            if cfg.r1_gamma > 0:
+                loss_d = loss_d + cfg.r1_gamma / 2 * r1_penalty(real_logits, x)
+            self.opt_d.zero_grad(set_to_none=True)
+            acc.backward(loss_d)
+            self.opt_d.step()
+
+        fake_g = fake if sigma == 0 else fake + sigma * torch.randn(fake.shape, device=fake.device, generator=self.rng)
+        logits_g, cls_g = self._d_outputs(fake_g, y_fake, aux)
+        loss_g = self.g_losses(logits_g.float())
+        if aux:
+            loss_g = loss_g + cfg.aux_weight * F.cross_entropy(cls_g.float(), y_fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        acc.backward(loss_g)
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update_parameters(acc.unwrap_model(self.G))
+        self.loss_d, self.loss_g = loss_d.detach(), loss_g.detach()
+        self.d_real = torch.sigmoid(real_logits.detach().float()).mean()
+        self.d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
+        self.step += 1
+
+    def _d_outputs(self, x, y, with_classes: bool):
+        """(logits (B,), class logits (B, K) or None)."""
+        if with_classes:
+            return self.D_fwd(x, y, with_classes=True)
+        return self.D_fwd(x, y), None
+
+    # ---- outputs -----------------------------------------------------------------------
+    def generator_for_export(self) -> ganzoo.ImageGenerator:
+        return self.ema.module if self.ema is not None else self.acc.unwrap_model(self.G)
+
+    def save_samples(self, epoch: int) -> None:
+        g = self.generator_for_export()
+        was_training = g.training
+        g.eval()
+        labels = (torch.arange(64) % self.model_cfg.num_classes) if self.conditional else None
+        images = g.sample(64, labels=labels, seed=self.cfg.seed)
+        g.train(was_training)
+        (self.out / "samples").mkdir(exist_ok=True)
+        ganzoo.make_grid(images, nrow=8, scale=2).save(self.out / "samples" / f"epoch_{epoch:04d}.png")
+
+    def run(self) -> Path:
+        from tqdm.auto import tqdm
+
+        cfg, acc = self.cfg, self.acc
+        self.out.mkdir(parents=True, exist_ok=True)
+        log_path = self.out / "log.jsonl"
+        if acc.is_main_process:
+            (self.out / "train_config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+            _truncate_log(log_path, self.step)
+        last_epoch = math.ceil(self.total_steps * cfg.d_steps / self.steps_per_epoch)
+        sample_epochs = {e if e > 0 else last_epoch + 1 + e for e in cfg.sample_epochs}
+        imgs_per_step = cfg.batch_size * cfg.d_steps * acc.num_processes
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not acc.is_main_process, unit="step",
+                   desc=cfg.name, dynamic_ncols=True)
+        self.G.train()
+        self.D.train()
+        t0, s0, started = time.perf_counter(), self.step, time.perf_counter()
+        with open(log_path, "a") if acc.is_main_process else open(_devnull(), "w") as logf:
+            while self.step < self.total_steps:
+                epoch_before = self.step * cfg.d_steps // self.steps_per_epoch
+                self.train_step()
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                    self._check_finite()
+                    now = time.perf_counter()
+                    rate = (self.step - s0) * imgs_per_step / max(now - t0, 1e-9)
+                    t0, s0 = now, self.step
+                    rec = {"step": self.step, "epoch": self.step * cfg.d_steps / self.steps_per_epoch,
+                           "loss_d": float(self.loss_d), "loss_g": float(self.loss_g), "d_real": float(self.d_real),
+                           "d_fake": float(self.d_fake), "images_per_s": rate}
+                    logf.write(json.dumps(rec) + "\n")
+                    logf.flush()
+                    bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", loss_g=f"{rec['loss_g']:.3f}", img_s=f"{rate:.0f}")
+                epoch_after = self.step * cfg.d_steps // self.steps_per_epoch
+                if epoch_after > epoch_before and acc.is_main_process:
+                    for e in range(epoch_before + 1, epoch_after + 1):
+                        if e in sample_epochs:
+                            self.save_samples(e)
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+        bar.close()
+        self.save_checkpoint()
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            if last_epoch in sample_epochs:
+                self.save_samples(last_epoch)
+            self._export(time.perf_counter() - started)
+        return self.out
+
+    def _export(self, seconds: float) -> None:
+        g = self.generator_for_export()
+        ganzoo.save_pretrained(g, self.out, name=self.cfg.name, dataset=Path(self.dataset_source).parent.name
+                               if Path(self.dataset_source).is_file() else Path(self.dataset_source).name,
+                               training={"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
+                                         "seed": self.cfg.seed, "ema": self.ema is not None})
+        summary = {"steps": self.step, "seconds_this_session": round(seconds, 2), "device": _device_name(self.device),
+                   "num_processes": self.acc.num_processes, "torch": torch.__version__}
+        (self.out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        plot_losses(self.out / "log.jsonl", self.out / "loss_curve.png")
+        trained = ganzoo.load(self.out)
+        label = 0 if trained.num_classes is not None else None
+        ganzoo.save_gif(ganzoo.interpolate(trained, start=0, end=1, steps=24, labels=label),
+                        self.out / "interpolation.gif", fps=12, boomerang=True)
+
+
+def _devnull() -> str:
+    import os
+    return os.devnull
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines past ``step`` (written by a run killed after its last checkpoint)."""
+    if not path.exists():
+        return
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+    path.write_text("".join(ln + "\n" for ln in lines))
+
+
+def plot_losses(log_path: Path, png_path: Path) -> None:
+    """Loss curves and D outputs per step, from log.jsonl."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recs = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.strip()]
+    if not recs:
+        return
+    steps = [r["step"] for r in recs]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax1.plot(steps, [r["loss_d"] for r in recs], label="D loss")
+    ax1.plot(steps, [r["loss_g"] for r in recs], label="G loss")
+    ax1.set_xlabel("generator step"), ax1.legend(), ax1.set_title("losses")
+    ax2.plot(steps, [r["d_real"] for r in recs], label="D(x)")
+    ax2.plot(steps, [r["d_fake"] for r in recs], label="D(G(z))")
+    ax2.axhline(0.5, color="grey", lw=0.5)
+    ax2.set_xlabel("generator step"), ax2.legend(), ax2.set_title("discriminator outputs")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="recipe YAML, e.g. training/configs/dcgan-mnist.yaml")
+    p.add_argument("overrides", nargs="*", help="key=value settings that override the recipe (model.ngf=32)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    p.add_argument("--out", help="output folder (default runs/NAME)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, args.overrides + ([f"out={args.out}"] if args.out else []))
+        out = Trainer(cfg, resume=args.resume).run()
+    except TrainingError as e:
+        log.error("%s", e)
+        return 2
+    log.info("done: ganzoo.load(%r)", str(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
