@@ -161,8 +161,9 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         "copies": float((nn_fake < 0.5 * nn_real.quantile(0.01)).double().mean()),
         "mean_confidence": None,
     }
+    device = next(classifier.parameters()).device
     with torch.inference_mode():
-        probs = torch.cat([classifier(images[i:i + 1000]).softmax(1) for i in range(0, n, 1000)])
+        probs = torch.cat([classifier(images[i:i + 1000].to(device)).softmax(1).cpu() for i in range(0, n, 1000)])
     result["mean_confidence"] = float(probs.max(1).values.mean())
     if conditional:
         correct = pred == labels
