@@ -172,6 +172,7 @@ class atomic_path:
         if exc_type is None:
             with open(self.tmp, "rb") as f:
                 os.fsync(f.fileno())
+            os.chmod(self.tmp, 0o644)          # mkstemp makes private files; these are for sharing
             os.replace(self.tmp, self.target)
         elif os.path.exists(self.tmp):
             os.unlink(self.tmp)

@@ -103,6 +103,15 @@ def mean_pairwise_distance(feats: torch.Tensor) -> float:
     return float(torch.pdist(feats).mean())
 
 
+@torch.inference_mode()
+def _mean_confidence(classifier: DigitClassifier, images: torch.Tensor) -> float:
+    """Mean top-class probability: low when samples are ambiguous scribbles."""
+    device = next(classifier.parameters()).device
+    probs = torch.cat([classifier(images[i:i + 1000].to(device)).softmax(1).cpu()
+                       for i in range(0, images.shape[0], 1000)])
+    return float(probs.max(1).values.mean())
+
+
 def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, batch: int = 1000) -> torch.Tensor:
     """L2 pixel distance from each query image to its nearest reference image, (N,)."""
     q, r = queries.flatten(1).float(), reference.flatten(1).float()
@@ -138,11 +147,11 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     data_mix = torch.bincount(reference.heldout_labels, minlength=num_classes).double()
     data_mix /= data_mix.sum()
     kl = float((share * (share.clamp(min=1e-12) / data_mix).log()).sum())
-    m = min(n, f_real.shape[0])
-    precision, recall = precision_recall(f_real[:m], f_fake[:m])
+    half = reference.heldout.shape[0] // 2
+    precision, recall = precision_recall(f_real[:half], f_fake[:half])
+    precision_floor, recall_floor = precision_recall(f_real[:half], f_real[half:2 * half])
     div_fake = [mean_pairwise_distance(f_fake[pred == c][:500]) for c in range(num_classes)]
     div_real = [mean_pairwise_distance(f_real[pred_real == c][:500]) for c in range(num_classes)]
-    half = reference.heldout.shape[0] // 2
     nn_fake = nearest_distances(images[:1000], reference.train)
     nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
     result = {
@@ -155,16 +164,14 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         "fid": frechet_distance(f_fake[:half], f_real[:half]),
         "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
         "precision": precision, "recall": recall,
+        "precision_floor": precision_floor, "recall_floor": recall_floor,
         "diversity": float(torch.tensor(div_fake).nanmean() / torch.tensor(div_real).nanmean()),
         "nn_train_distance_median": float(nn_fake.median()),
         "nn_train_distance_median_heldout": float(nn_real.median()),
         "copies": float((nn_fake < 0.5 * nn_real.quantile(0.01)).double().mean()),
-        "mean_confidence": None,
+        "mean_confidence": _mean_confidence(classifier, images),
+        "mean_confidence_floor": _mean_confidence(classifier, reference.heldout),
     }
-    device = next(classifier.parameters()).device
-    with torch.inference_mode():
-        probs = torch.cat([classifier(images[i:i + 1000].to(device)).softmax(1).cpu() for i in range(0, n, 1000)])
-    result["mean_confidence"] = float(probs.max(1).values.mean())
     if conditional:
         correct = pred == labels
         result["class_accuracy"] = float(correct.double().mean())

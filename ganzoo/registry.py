@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ class ZooEntry:
     license: str = "mit"
     num_classes: int | None = None
     class_names: tuple[str, ...] | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -45,6 +45,12 @@ class ZooEntry:
     @property
     def weights_file(self) -> Path:
         return self.folder / "model.safetensors"
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The measured figures (training/evaluate.py), from the card folder's eval.json."""
+        path = self.folder / "eval.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
 
 
 _REGISTRY: dict[str, ZooEntry] = {}
@@ -65,7 +71,7 @@ def list_models(pattern: str | None = None) -> list[str]:
 
 def get_entry(name: str) -> ZooEntry:
     if name not in _REGISTRY:
-        near = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
+        near = difflib.get_close_matches(name, _REGISTRY, n=1, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
         raise UnknownModelError(f"unknown model {name!r}{hint} (valid: {', '.join(list_models())}; "
                                 "see ganzoo.list_models(), or give 'hf-hub:owner/repo' or a folder path)")
@@ -74,8 +80,8 @@ def get_entry(name: str) -> ZooEntry:
 
 MNIST_DIGITS = tuple(str(d) for d in range(10))
 
-# Metrics below are written by training/evaluate.py into the model cards and copied here;
-# see model_cards/NAME/README.md for how they were measured.
+# sha256 of each bundled model.safetensors, as printed by training/make_card.py. Metrics live
+# beside the weights (model_cards/NAME/eval.json); see the card's README for how they were measured.
 register(ZooEntry(
     name="vanilla-mnist",
     family="vanilla",
@@ -83,17 +89,17 @@ register(ZooEntry(
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/vanilla-mnist",
-    sha256="",
+    sha256="1c2a56479baf7d631b1ace66594b0c995712e68a82a7db23f4f3e74851ece3bd",
     description="MLP GAN of the lecture recipe (Goodfellow et al. 2014)",
 ))
 register(ZooEntry(
     name="dcgan-mnist",
     family="dcgan",
-    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28},
+    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1},
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-mnist",
-    sha256="",
+    sha256="5e68c89bb83799e203cf601cde07fdd6b5262d1163ddce6fcf63e117b928ad6b",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
@@ -106,6 +112,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=MNIST_DIGITS,
     hub_repo="ganzoo/cgan-mnist",
-    sha256="",
+    sha256="9ae2c500dab8aed1347f0af8f55b75c09b6a950502a3fefbf5290e99e42c3469",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))

@@ -1,0 +1,172 @@
+"""The ``ganzoo`` command: list, info, sample, interpolate, demo.
+
+    ganzoo list
+    ganzoo info dcgan-mnist
+    ganzoo sample cgan-mnist -n 100 --label 7 --seed 1 -o sevens.png
+    ganzoo interpolate dcgan-mnist --start 0 --end 1 --steps 24 --method slerp -o walk.gif
+
+Bad input ends with exit code 2 and one line on stderr, no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import GanzooError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+class CLIError(Exception):
+    """Bad command-line input; the message is printed as is."""
+
+
+def parse_labels(values: list[str] | None, g) -> list[int] | None:
+    """--label values as ints; names (e.g. 'Sneaker') are looked up in the model's class names."""
+    if not values:
+        return None
+    names = list(getattr(g, "class_names", None) or [])
+    out = []
+    for v in values:
+        for part in v.split(","):
+            part = part.strip()
+            if part.lstrip("-").isdigit():
+                out.append(int(part))
+            elif part in names:
+                out.append(names.index(part))
+            else:
+                valid = f"0..{g.num_classes - 1}" if g.num_classes else "none (unconditional model)"
+                raise CLIError(f"unknown label {part!r}; valid labels: {valid}" + (f" or names {names}" if names else ""))
+    return out
+
+
+def _load(args):
+    import ganzoo
+    return ganzoo.load(args.model, revision=args.revision, device=args.device, source=args.source)
+
+
+def cmd_list(args) -> None:
+    import ganzoo
+    names = ganzoo.list_models(args.pattern)
+    if not names:
+        raise CLIError(f"no model matches {args.pattern!r}; all models: {', '.join(ganzoo.list_models())}")
+    print(f"{'name':<16} {'family':<8} {'dataset':<10} {'classes':>7} {'FID':>7} {'floor':>6}")
+    for n in names:
+        e = ganzoo.get_entry(n)
+        m = e.metrics
+        print(f"{n:<16} {e.family:<8} {e.dataset:<10} {e.num_classes or '-':>7} {m.get('fid', '-'):>7} {m.get('fid_floor', '-'):>6}")
+
+
+def cmd_info(args) -> None:
+    import ganzoo
+    e = ganzoo.get_entry(args.model)
+    info = {"name": e.name, "description": e.description, "family": e.family, "dataset": e.dataset,
+            "image_shape": list(e.image_shape), "num_classes": e.num_classes, "class_names": e.class_names,
+            "config": e.config, "license": e.license,
+            "weights": {"bundled": str(e.weights_file), "sha256": e.sha256,
+                        "hub": f"hf-hub:{e.hub_repo}@{e.revision}"},
+            "metrics": {k: v for k, v in e.metrics.items() if not isinstance(v, list)}}
+    print(json.dumps(info, indent=2))
+
+
+def _check_output(path: str, suffixes: tuple[str, ...]) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise CLIError(f"output {path!r} must end with one of {', '.join(suffixes)}")
+    if not p.parent.exists():
+        raise CLIError(f"output folder {str(p.parent)!r} does not exist")
+    return p
+
+
+def cmd_sample(args) -> None:
+    import ganzoo
+    out = _check_output(args.output, IMAGE_SUFFIXES)
+    g = _load(args)
+    labels = parse_labels(args.label, g)
+    if labels is not None and len(labels) > 1:
+        labels = [labels[i % len(labels)] for i in range(args.n)]
+    images = g.sample(args.n, labels=labels, seed=args.seed)
+    ganzoo.make_grid(images, nrow=args.nrow, scale=args.scale).save(out)
+    print(f"wrote {args.n} samples of {args.model} to {out}")
+
+
+def cmd_interpolate(args) -> None:
+    import ganzoo
+    out = _check_output(args.output, (".gif",) + IMAGE_SUFFIXES)
+    g = _load(args)
+    labels = parse_labels(args.label, g)
+    frames = ganzoo.interpolate(g, start=args.start, end=args.end, steps=args.steps, method=args.method,
+                                labels=labels[0] if labels and len(labels) == 1 else labels)
+    if out.suffix.lower() == ".gif":
+        ganzoo.save_gif(frames, out, fps=args.fps, scale=args.scale)
+    else:
+        ganzoo.make_grid(frames, nrow=args.steps, scale=args.scale).save(out)
+    print(f"wrote {args.steps} frames ({args.method}) of {args.model} to {out}")
+
+
+def cmd_demo(args) -> None:
+    from .demo import launch
+    launch(host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = argparse.ArgumentParser(prog="ganzoo", description="A model zoo of GANs: sample, interpolate, inspect.")
+    p.add_argument("--version", action="version", version=f"ganzoo {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list the zoo's models")
+    s.add_argument("pattern", nargs="?", help="glob filter, e.g. '*mnist*'")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("info", help="config, metrics and weight sources of a zoo model")
+    s.add_argument("model")
+    s.set_defaults(func=cmd_info)
+
+    def model_args(s):
+        s.add_argument("model", help="zoo name, hf-hub:owner/repo[@rev] or a model folder")
+        s.add_argument("--revision", help="Hub revision (with hf-hub: or --source hub)")
+        s.add_argument("--source", choices=["bundled", "hub"], help="where zoo names load from (default bundled)")
+        s.add_argument("--device", default="cpu")
+        s.add_argument("--scale", type=int, default=2, help="pixel enlargement of the output (default 2)")
+        s.add_argument("--label", action="append", help="class (int or name); repeat or comma-separate for several")
+
+    s = sub.add_parser("sample", help="write a grid of samples")
+    model_args(s)
+    s.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--nrow", type=int, help="images per row (default: square)")
+    s.add_argument("-o", "--output", default="samples.png")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("interpolate", help="write a latent walk as a GIF (or a PNG strip)")
+    model_args(s)
+    s.add_argument("--start", type=int, default=0, help="seed of the first frame")
+    s.add_argument("--end", type=int, default=1, help="seed of the last frame")
+    s.add_argument("--steps", type=int, default=16)
+    s.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
+    s.add_argument("--fps", type=float, default=12)
+    s.add_argument("-o", "--output", default="walk.gif")
+    s.set_defaults(func=cmd_interpolate, scale=4)
+
+    s = sub.add_parser("demo", help="start the Gradio demo")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CLIError, GanzooError, ValueError) as e:
+        print(f"ganzoo {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
