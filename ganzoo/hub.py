@@ -178,6 +178,21 @@ class atomic_path:
             os.unlink(self.tmp)
 
 
+def _revision_error(repo_id: str, revision: str | None) -> RevisionNotFoundError:
+    return RevisionNotFoundError(f"revision {revision!r} not found in Hub repo {repo_id!r}; "
+                                 "give a branch, tag or commit that exists (default 'main')")
+
+
+def _repo_exists(repo_id: str) -> bool:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub import errors as hf_errors
+    try:
+        hf_hub_download(repo_id, CONFIG_NAME)
+        return True
+    except (hf_errors.HfHubHTTPError, hf_errors.EntryNotFoundError, OSError):
+        return False
+
+
 def download(repo_id: str, *, revision: str | None = None) -> Path:
     """config.json + model.safetensors of a Hub repo into huggingface_hub's cache; returns their folder."""
     from huggingface_hub import constants, hf_hub_download
@@ -186,20 +201,27 @@ def download(repo_id: str, *, revision: str | None = None) -> Path:
     where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
     try:
         paths = [hf_hub_download(repo_id, name, revision=revision) for name in (CONFIG_NAME, WEIGHTS_NAME)]
-    except hf_errors.RevisionNotFoundError as e:
-        raise RevisionNotFoundError(f"revision {revision!r} not found in Hub repo {repo_id!r}; "
-                                    "give a branch, tag or commit that exists (default 'main')") from e
-    except (hf_errors.RemoteEntryNotFoundError, hf_errors.EntryNotFoundError) as e:
-        raise MissingFilesError(f"Hub repo {where} lacks {CONFIG_NAME} or {WEIGHTS_NAME}") from e
-    except hf_errors.RepositoryNotFoundError as e:
-        raise MissingFilesError(f"Hub repo {where} not found, or it lacks {CONFIG_NAME}/{WEIGHTS_NAME}; "
-                                f"check the id (zoo repos: {', '.join(get_entry(n).hub_repo for n in list_models())})") from e
-    except hf_errors.HFValidationError as e:
-        raise ValueError(f"{repo_id!r} is not a valid Hub repo id (expected 'owner/name'): {e}") from e
-    except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled, OSError) as e:
-        mode = "offline mode is on (HF_HUB_OFFLINE=1)" if constants.HF_HUB_OFFLINE else f"the Hub at {constants.ENDPOINT} cannot be reached"
+    # LocalEntryNotFoundError subclasses EntryNotFoundError: it must be caught first
+    except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled) as e:
+        mode = ("offline mode is on (HF_HUB_OFFLINE=1)" if constants.HF_HUB_OFFLINE
+                else f"the Hub at {constants.ENDPOINT} cannot be reached")
         raise HubUnavailableError(
             f"cannot get {where}: {mode} and it is not in the cache {constants.HF_HUB_CACHE}. "
             "Connect to the network (or set HF_ENDPOINT to a mirror) and load it once to cache it, "
             "or use the copy bundled with ganzoo: ganzoo.load('<zoo name>')") from e
+    except hf_errors.RevisionNotFoundError as e:
+        raise _revision_error(repo_id, revision) from e
+    except (hf_errors.RemoteEntryNotFoundError, hf_errors.EntryNotFoundError) as e:
+        raise MissingFilesError(f"Hub repo {where} lacks {CONFIG_NAME} or {WEIGHTS_NAME}") from e
+    except hf_errors.RepositoryNotFoundError as e:
+        # Some servers (mirrors) answer an unknown revision as an unknown repo: tell them apart.
+        if revision not in (None, "main") and _repo_exists(repo_id):
+            raise _revision_error(repo_id, revision) from e
+        raise MissingFilesError(f"Hub repo {where} not found, or it lacks {CONFIG_NAME}/{WEIGHTS_NAME}; "
+                                f"check the id (zoo repos: {', '.join(get_entry(n).hub_repo for n in list_models())})") from e
+    except hf_errors.HFValidationError as e:
+        raise ValueError(f"{repo_id!r} is not a valid Hub repo id (expected 'owner/name'): {e}") from e
+    except OSError as e:   # connection refused, DNS failure, timeouts after huggingface_hub's retries
+        raise HubUnavailableError(f"cannot get {where}: the Hub cannot be reached ({e}). Set HF_ENDPOINT to a "
+                                  "reachable mirror, or use the copy bundled with ganzoo: ganzoo.load('<zoo name>')") from e
     return Path(paths[1]).parent

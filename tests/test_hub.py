@@ -1,0 +1,261 @@
+"""ganzoo.load from zoo names, folders and a real (local) Hub; every error path."""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import registry
+from tests.conftest import TINY, run_python, tiny_generator
+
+GOLDEN = Path(__file__).with_name("golden.json")
+
+
+def digest(images: torch.Tensor) -> str:
+    """sha256 of images quantised to 8 bits, as saved in a PNG."""
+    return hashlib.sha256(images.mul(255).round().to(torch.uint8).numpy().tobytes()).hexdigest()
+
+
+def golden_samples(g) -> torch.Tensor:
+    labels = torch.arange(16) % g.num_classes if g.num_classes else None
+    return g.sample(16, labels=labels, seed=0)
+
+
+# ---- the zoo ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_zoo_model_loads_samples_and_is_deterministic(name):
+    entry = ganzoo.get_entry(name)
+    g = ganzoo.load(name)
+    assert not g.training and g.name == name
+    assert g.image_shape == entry.image_shape and g.num_classes == entry.num_classes
+    assert g.config == ganzoo.make_config(entry.family, entry.config)
+    x = g.sample(8, seed=1)
+    assert x.shape == (8, *entry.image_shape) and x.dtype == torch.float32
+    assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.1
+    assert torch.equal(x, g.sample(8, seed=1))
+
+
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_golden_samples(name):
+    """Fixed-seed samples of each zoo model, as checksums (update: python tests/test_hub.py)."""
+    golden = json.loads(GOLDEN.read_text())[name]
+    x = golden_samples(ganzoo.load(name))
+    assert torch.allclose(x[0, 0, 14, 10:16], torch.tensor(golden["slice"]), atol=1e-4)
+    assert digest(x) == golden["sha256"]
+
+
+def test_same_seed_same_images_in_another_process():
+    code = """
+        import hashlib, ganzoo
+        x = ganzoo.load("cgan-mnist").sample(8, seed=42)
+        print(hashlib.sha256(x.mul(255).round().byte().numpy().tobytes()).hexdigest())
+    """
+    out = run_python(code, {"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == digest(ganzoo.load("cgan-mnist").sample(8, seed=42))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_same_seed_same_images_on_gpu():
+    cpu = ganzoo.load("dcgan-mnist").sample(16, seed=5)
+    gpu = ganzoo.load("dcgan-mnist", device="cuda").sample(16, seed=5)
+    assert torch.allclose(cpu, gpu, atol=2e-3)
+
+
+def test_zoo_loads_with_offline_mode_and_empty_cache(tmp_path):
+    out = run_python("""
+        import ganzoo
+        for n in ganzoo.list_models():
+            ganzoo.load(n).sample(2, seed=0)
+        print("ok")
+    """, {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty")})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert not (tmp_path / "empty").exists()          # nothing was even looked up
+
+
+def test_dtype_and_device_arguments():
+    g = ganzoo.load("dcgan-mnist", dtype=torch.float64)
+    assert g.dtype == torch.float64
+    assert g.sample(2, seed=0).dtype == torch.float32
+
+
+# ---- folders and round trips -----------------------------------------------------------------
+@pytest.mark.parametrize("family", list(TINY))
+def test_save_load_round_trip(family, tmp_path):
+    g = tiny_generator(family, seed=3)
+    ganzoo.save_pretrained(g, tmp_path / "m", dataset="synthetic")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+    loaded = ganzoo.load(tmp_path / "m")
+    assert type(loaded) is type(g) and loaded.config == g.config
+    labels = [1, 2] if g.num_classes else None
+    assert torch.equal(loaded.sample(2, labels=labels, seed=0), g.sample(2, labels=labels, seed=0))
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["dataset"] == "synthetic"
+
+
+def test_no_pickle_anywhere():
+    for path in Path(ganzoo.__file__).parent.rglob("*.py"):
+        text = path.read_text()
+        assert "torch.load(" not in text and "import pickle" not in text, path
+
+
+@pytest.fixture
+def saved(tmp_path):
+    folder = tmp_path / "m"
+    ganzoo.save_pretrained(tiny_generator("dcgan"), folder)
+    return folder
+
+
+def test_folder_without_files(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ganzoo.MissingFilesError, match="lacks model.safetensors.*found: config.json"):
+        ganzoo.load(tmp_path)
+    with pytest.raises(ganzoo.MissingFilesError, match="folder './no-such-folder' does not exist"):
+        ganzoo.load("./no-such-folder")
+
+
+def test_truncated_weights(saved):
+    data = (saved / "model.safetensors").read_bytes()
+    (saved / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ganzoo.CorruptWeightsError, match="not a readable safetensors file"):
+        ganzoo.load(saved)
+
+
+def test_not_safetensors(saved):
+    (saved / "model.safetensors").write_bytes(b"\x80\x04pickle-ish bytes" * 10)
+    with pytest.raises(ganzoo.CorruptWeightsError):
+        ganzoo.load(saved)
+
+
+def test_shape_mismatch_lists_keys(saved):
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"]["ngf"] = 16
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ganzoo.WeightsMismatchError, match=r"shape mismatches net\.0\.weight: file \(8, 16, 7, 7\) vs model \(8, 32, 7, 7\)"):
+        ganzoo.load(saved)
+
+
+def test_missing_and_unexpected_keys(saved):
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"]["extra_layers"] = 1
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ganzoo.WeightsMismatchError, match=r"missing keys \['net\.7\.bias', .*\]; unexpected keys \['net\.6\.bias'\]; shape mismatches net\.3\.weight"):
+        ganzoo.load(saved)
+
+
+@pytest.mark.parametrize("text,match", [
+    ("not json", "is not a ganzoo config"),
+    ('{"family": "gan", "config": {}}', "unknown family 'gan'; valid: vanilla, dcgan, cgan"),
+    ('{"family": "dcgan", "config": {"ngf": -1}}', "ngf must be a positive int"),
+])
+def test_bad_config_json(saved, text, match):
+    (saved / "config.json").write_text(text)
+    with pytest.raises(ganzoo.InvalidConfigError, match=match):
+        ganzoo.load(saved)
+
+
+def test_unknown_name_suggests_nearest():
+    with pytest.raises(ganzoo.UnknownModelError, match="unknown model 'dcgan-mnst'; did you mean 'dcgan-mnist'\\?"):
+        ganzoo.load("dcgan-mnst")
+
+
+def test_bundled_checksum_mismatch(tmp_path, monkeypatch):
+    copy = tmp_path / "cards"
+    shutil.copytree(registry.BUNDLED_DIR, copy)
+    weights = copy / "dcgan-mnist" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF                                    # one flipped byte in the last weight
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(registry, "BUNDLED_DIR", copy)
+    with pytest.raises(ganzoo.ChecksumMismatchError, match="have sha256 [0-9a-f]{64}, expected 5e68c89b"):
+        ganzoo.load("dcgan-mnist")
+    weights.unlink()
+    with pytest.raises(ganzoo.MissingFilesError, match="bundled weights of 'dcgan-mnist' not found"):
+        ganzoo.load("dcgan-mnist")
+
+
+def test_bad_source_and_revision_without_hub():
+    with pytest.raises(ValueError, match="unknown source 'web'; valid: bundled, hub"):
+        ganzoo.load("dcgan-mnist", source="web")
+    with pytest.raises(ValueError, match="needs the Hub: pass source='hub'"):
+        ganzoo.load("dcgan-mnist", revision="v1")
+
+
+# ---- the Hub (a real huggingface_hub client against a local olah mirror) ----------------------
+def hub_env(endpoint: str, home: Path, offline: bool = False) -> dict:
+    return {"HF_ENDPOINT": endpoint, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1" if offline else "0",
+            "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+HUB_SAMPLE = """
+    import hashlib, sys, ganzoo
+    g = ganzoo.load(sys.argv[1] if len(sys.argv) > 1 else {spec!r}{extra})
+    x = g.sample(8, seed=7)
+    print(hashlib.sha256(x.mul(255).round().byte().numpy().tobytes()).hexdigest())
+"""
+
+
+def test_hf_hub_download_then_offline_cache(hub_mirror, tmp_path):
+    expected = digest(ganzoo.load("dcgan-mnist").sample(8, seed=7))
+    code = HUB_SAMPLE.format(spec="hf-hub:ganzoo/dcgan-mnist", extra="")
+    online = run_python(code, hub_env(hub_mirror, tmp_path))
+    assert online.returncode == 0, online.stderr
+    assert online.stdout.strip() == expected
+    assert list((tmp_path / "hub").glob("models--ganzoo--dcgan-mnist/snapshots/*/model.safetensors"))
+    offline = run_python(code, hub_env("http://127.0.0.1:9", tmp_path, offline=True))
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout.strip() == expected
+
+
+def test_zoo_name_from_hub_and_revision(hub_mirror, tmp_path):
+    expected = digest(ganzoo.load("cgan-mnist").sample(8, seed=7))
+    for spec, extra in [("cgan-mnist", ", source='hub'"), ("hf-hub:ganzoo/cgan-mnist@v1", ""),
+                        ("hf-hub:ganzoo/cgan-mnist", ", revision='v1'")]:
+        out = run_python(HUB_SAMPLE.format(spec=spec, extra=extra), hub_env(hub_mirror, tmp_path))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == expected
+    out = run_python(HUB_SAMPLE.format(spec="cgan-mnist", extra=""),
+                     {**hub_env(hub_mirror, tmp_path / "fresh"), "GANZOO_SOURCE": "hub"})
+    assert out.returncode == 0 and (tmp_path / "fresh" / "hub").exists(), out.stderr
+
+
+ERROR = """
+    import ganzoo
+    try:
+        ganzoo.load({spec!r}{extra})
+    except ganzoo.GanzooError as e:
+        print(type(e).__name__ + ": " + str(e))
+"""
+
+
+@pytest.mark.parametrize("spec,extra,expected", [
+    ("hf-hub:ganzoo/dcgan-mnist@no-such-branch", "", "RevisionNotFoundError: revision 'no-such-branch' not found in Hub repo 'ganzoo/dcgan-mnist'"),
+    ("hf-hub:ganzoo/no-such-model", "", "MissingFilesError: Hub repo ganzoo/no-such-model@main on http://127.0.0.1"),
+])
+def test_hub_errors(hub_mirror, tmp_path, spec, extra, expected):
+    out = run_python(ERROR.format(spec=spec, extra=extra), hub_env(hub_mirror, tmp_path))
+    assert out.stdout.startswith(expected), out.stdout + out.stderr
+
+
+def test_offline_with_nothing_cached_says_how_to_fix(tmp_path):
+    out = run_python(ERROR.format(spec="hf-hub:ganzoo/dcgan-mnist", extra=""),
+                     hub_env("http://127.0.0.1:9", tmp_path, offline=True))
+    assert "HubUnavailableError: cannot get ganzoo/dcgan-mnist@main" in out.stdout, out.stderr
+    assert "offline mode is on (HF_HUB_OFFLINE=1)" in out.stdout and "ganzoo.load('<zoo name>')" in out.stdout
+
+
+@pytest.mark.slow
+def test_unreachable_hub(tmp_path):
+    """huggingface_hub retries a refused connection for about 20 s before giving up."""
+    out = run_python(ERROR.format(spec="hf-hub:ganzoo/dcgan-mnist", extra=""),
+                     hub_env("http://127.0.0.1:9", tmp_path), timeout=180)
+    assert out.stdout.startswith("HubUnavailableError: cannot get ganzoo/dcgan-mnist@main on http://127.0.0.1:9"), \
+        out.stdout + out.stderr[-2000:]
+
+
+if __name__ == "__main__":   # regenerate tests/golden.json after retraining the zoo
+    GOLDEN.write_text(json.dumps({n: {"sha256": digest(golden_samples(ganzoo.load(n))),
+                                      "slice": [round(float(v), 5) for v in golden_samples(ganzoo.load(n))[0, 0, 14, 10:16]]}
+                                  for n in ganzoo.list_models()}, indent=2) + "\n")

@@ -1,0 +1,56 @@
+"""Metrics on known inputs, and the shipped evaluator."""
+import pytest
+import torch
+
+from ganzoo import metrics
+from tests.conftest import make_digits
+
+
+def test_frechet_distance_known_values():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(4000, 3, generator=g, dtype=torch.float64)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    # N(0, I) vs N(mu, 4I) in 3-D: |mu|^2 + 3 (1 + 4 - 2 * 2) = |mu|^2 + 3
+    b = torch.randn(4000, 3, generator=g, dtype=torch.float64) * 2 + torch.tensor([1.0, 2.0, 2.0], dtype=torch.float64)
+    assert metrics.frechet_distance(a, b) == pytest.approx(9 + 3, rel=0.05)
+
+
+def test_precision_recall_detects_mode_dropping():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(600, 2, generator=g)
+    same = torch.randn(600, 2, generator=g)
+    collapsed = real[:20].repeat(30, 1) + 0.01 * torch.randn(600, 2, generator=g)
+    p, r = metrics.precision_recall(real, same)
+    assert p > 0.9 and r > 0.9
+    p, r = metrics.precision_recall(real, collapsed)
+    assert p > 0.9 and r < 0.3
+
+
+def test_nearest_distances_find_copies():
+    ref = torch.rand(50, 1, 4, 4)
+    queries = torch.cat([ref[:5], torch.rand(5, 1, 4, 4)])
+    d = metrics.nearest_distances(queries, ref)
+    # cdist's matrix-product path leaves ~1e-3 on exact copies; random images are ~1 apart
+    assert torch.all(d[:5] < 1e-2) and torch.all(d[5:] > 0.1)
+
+
+def test_shipped_evaluator_recognises_digits():
+    clf = metrics.load_evaluator("mnist")
+    assert clf.head.out_features == 10
+    images, _ = make_digits(20)
+    feats, preds = metrics.embed(clf, torch.from_numpy(images).float()[:, None] / 255)
+    assert feats.shape == (20, 128) and preds.shape == (20,)
+    with pytest.raises(FileNotFoundError, match="no evaluator for data set 'cifar'.*available: \\['mnist'\\]"):
+        metrics.load_evaluator("cifar")
+
+
+def test_evaluate_records_its_settings():
+    from tests.conftest import tiny_generator
+    g = tiny_generator("cgan")
+    real = torch.from_numpy(make_digits(64)[0]).float()[:, None] / 255
+    ref = metrics.Reference(heldout=real[:40], heldout_labels=torch.arange(40) % 10, train=real, rest=real[40:])
+    res = metrics.evaluate(g, metrics.load_evaluator(), ref, n=60, seed=3)
+    assert res["n"] == 60 and res["seed"] == 3 and len(res["class_share"]) == 10
+    assert sum(res["class_share"]) == pytest.approx(1, abs=1e-3)
+    assert 0 <= res["class_accuracy"] <= 1 and len(res["class_accuracy_per_class"]) == 10
+    assert res["fid"] > res["fid_floor"]
