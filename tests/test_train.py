@@ -1,0 +1,209 @@
+"""The trainer: short runs of every family, determinism, exact resume, crash safety, bad input."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganzoo
+from tests.conftest import REPO, TINY
+from training import checkpoint as ckpt
+from training import train
+from training.train import TrainingError, Trainer, load_config
+
+TINY_MODEL = {"vanilla": ["model.hidden_dim=8"], "dcgan": ["model.ngf=8", "model.ndf=8"],
+              "cgan": ["model.ngf=8", "model.ndf=8", "model.feature_dim=16", "model.embed_dim=4"]}
+
+
+def recipe(family: str, data: Path, out: Path, *extra: str):
+    return load_config(REPO / f"training/configs/{family}-mnist.yaml",
+                       [f"data={data}", f"out={out}", "batch_size=32", "max_steps=20", "checkpoint_every=10",
+                        "log_every=5", "sample_epochs=[1, -1]", *TINY_MODEL[family], *extra])
+
+
+def weights(folder: Path) -> bytes:
+    return (folder / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("family", list(TINY))
+def test_twenty_steps_write_a_loadable_model(family, digits_dir, tmp_path):
+    out = Trainer(recipe(family, digits_dir, tmp_path / family)).run()
+    g = ganzoo.load(out)
+    assert g.config == ganzoo.make_config(family, {**load_config(REPO / f"training/configs/{family}-mnist.yaml").model,
+                                                   **{o.split("=")[0][6:]: int(o.split("=")[1]) for o in TINY_MODEL[family]}})
+    assert g.sample(4, seed=0).shape == (4, 1, 28, 28)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5, 10, 15, 20]
+    assert all(set(r) >= {"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} for r in log)
+    assert all(0 <= r["d_real"] <= 1 and r["images_per_s"] > 0 for r in log)
+    for f in ("loss_curve.png", "interpolation.gif", "checkpoint.safetensors", "train_config.yaml",
+              "samples/epoch_0001.png", "samples/epoch_0003.png"):
+        assert (out / f).is_file(), f
+    assert json.loads((out / "train_summary.json").read_text())["steps"] == 20
+
+
+def test_training_changes_the_generator(digits_dir, tmp_path):
+    cfg = recipe("dcgan", digits_dir, tmp_path / "a")
+    tr = Trainer(cfg)
+    before = {k: v.clone() for k, v in tr.G.state_dict().items()}
+    tr.run()
+    after = tr.G.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before if after[k].is_floating_point())
+
+
+def test_same_seed_same_weights_other_seed_different(digits_dir, tmp_path):
+    a = Trainer(recipe("dcgan", digits_dir, tmp_path / "a", "r1_gamma=1.0")).run()
+    b = Trainer(recipe("dcgan", digits_dir, tmp_path / "b", "r1_gamma=1.0")).run()
+    c = Trainer(recipe("dcgan", digits_dir, tmp_path / "c", "r1_gamma=1.0", "seed=1")).run()
+    assert weights(a) == weights(b) and weights(a) != weights(c)
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cgan"])
+def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp_path, monkeypatch):
+    extra = ("r1_gamma=1.0", "instance_noise=0.2", "label_smoothing=0.1", "d_steps=2", "max_steps=16",
+             "checkpoint_every=4")
+    full = Trainer(recipe(family, digits_dir, tmp_path / "full", *extra)).run()
+
+    step = Trainer.train_step
+
+    def dies_at_step_11(self):
+        if self.step == 11:
+            raise Interrupt
+        step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", dies_at_step_11)
+    with pytest.raises(Interrupt):
+        Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra)).run()
+    monkeypatch.setattr(Trainer, "train_step", step)
+    assert ckpt.load_checkpoint(tmp_path / "cut" / ckpt.CHECKPOINT_NAME)["step"] == 8
+    resumed = Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra), resume=True)
+    assert resumed.step == 8
+    out = resumed.run()
+    assert weights(out) == weights(full)
+    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps))                 # lines past the checkpoint were dropped
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / ckpt.CHECKPOINT_NAME
+    ckpt.save_checkpoint({"step": 1, "w": torch.ones(3)}, path)
+
+    def dies_half_way(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"\x00" * 100)      # a partial write ...
+        raise OSError("disk full")                      # ... then the crash
+
+    monkeypatch.setattr(ckpt, "save_file", dies_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save_checkpoint({"step": 2, "w": torch.zeros(3)}, path)
+    state = ckpt.load_checkpoint(path)
+    assert state["step"] == 1 and torch.equal(state["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == [ckpt.CHECKPOINT_NAME]   # no temp file left
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    path = tmp_path / ckpt.CHECKPOINT_NAME
+    ckpt.save_checkpoint({"step": 3, "w": torch.ones(100)}, path)
+    path.write_bytes(path.read_bytes()[:-50])
+    with pytest.raises(ckpt.CheckpointError, match="not a readable ganzoo checkpoint"):
+        ckpt.load_checkpoint(path)
+
+
+def test_checkpoint_round_trips_optimizer_state(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), betas=(0.5, 0.999))
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    ckpt.save_checkpoint({"opt": opt.state_dict(), "rng": torch.Generator().manual_seed(5).get_state()}, tmp_path / "c")
+    state = ckpt.load_checkpoint(tmp_path / "c")
+    opt2 = torch.optim.Adam(model.parameters())
+    opt2.load_state_dict(state["opt"])
+    for k, v in opt.state_dict()["state"][0].items():
+        assert torch.equal(v, opt2.state_dict()["state"][0][k])
+    assert opt2.param_groups[0]["betas"] == [0.5, 0.999] or tuple(opt2.param_groups[0]["betas"]) == (0.5, 0.999)
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (["data=/no/such/folder"], "data set folder '/no/such/folder' does not exist"),
+    (["model.image_size=32"], "has 28x28 images but the model expects 32x32"),
+    (["model.channels=3"], "has 1 channel\\(s\\) but the model expects 3"),
+    (["loss=wasserstein"], "loss='wasserstein' is not one of minimax, nonsaturating, hinge, wgan-gp"),
+    (["lr_g=fast"], "lr_g must be a number, got 'fast'"),
+    (["colour=red"], "unknown recipe option\\(s\\) \\['colour'\\]"),
+    (["batch_size=4096"], "batch_size 4096 x 1 process\\(es\\) exceeds the 256 images"),
+    (["model.depth=3"], "unknown dcgan config option\\(s\\) \\['depth'\\]"),
+])
+def test_bad_input(overrides, match, digits_dir, tmp_path):
+    with pytest.raises(TrainingError, match=match):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "x", *overrides))
+
+
+def test_unlabelled_data_for_conditional_model(digits_dir, tmp_path):
+    (tmp_path / "unlabelled").mkdir()
+    (tmp_path / "unlabelled" / "train-images-idx3-ubyte.gz").write_bytes(
+        (digits_dir / "train-images-idx3-ubyte.gz").read_bytes())
+    with pytest.raises(TrainingError, match="needs labels in 0..9"):
+        Trainer(recipe("cgan", tmp_path / "unlabelled", tmp_path / "x"))
+
+
+def test_diverging_run_stops_and_keeps_last_good_checkpoint(digits_dir, tmp_path, monkeypatch):
+    d_loss, g_loss = train.LOSSES["nonsaturating"]
+    calls = {"n": 0}
+
+    def explodes_after_12(real, fake, smooth=0.0):
+        calls["n"] += 1
+        return d_loss(real, fake, smooth=smooth) * (float("nan") if calls["n"] > 12 else 1)
+
+    monkeypatch.setitem(train.LOSSES, "nonsaturating", (explodes_after_12, g_loss))
+    with pytest.raises(TrainingError, match="D loss is nan at step 15: training diverged.*last good checkpoint is kept"):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "x")).run()
+    assert ckpt.load_checkpoint(tmp_path / "x" / ckpt.CHECKPOINT_NAME)["step"] == 10
+    assert not (tmp_path / "x" / "model.safetensors").exists()
+
+
+def test_command_line(digits_dir, tmp_path, capsys):
+    code = train.main([str(REPO / "training/configs/vanilla-mnist.yaml"), f"data={digits_dir}", "max_steps=3",
+                       "batch_size=32", "model.hidden_dim=8", "--out", str(tmp_path / "v")])
+    assert code == 0 and ganzoo.load(tmp_path / "v").num_classes is None
+    assert train.main([str(REPO / "training/configs/vanilla-mnist.yaml"), "data=/nope", "--out", str(tmp_path)]) == 2
+    assert train.main([str(tmp_path / "missing.yaml")]) == 2
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_matches(digits_dir, tmp_path):
+    """Kill a real training process with SIGKILL at random times until it completes."""
+    args = [sys.executable, str(REPO / "training/train.py"), str(REPO / "training/configs/dcgan-mnist.yaml"),
+            f"data={digits_dir}", "batch_size=32", "max_steps=300", "checkpoint_every=7", "log_every=5",
+            "sample_epochs=[]", *TINY_MODEL["dcgan"]]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    t0 = time.perf_counter()
+    full = subprocess.run([*args, f"out={tmp_path / 'full'}"], env=env, capture_output=True, timeout=600)
+    assert full.returncode == 0, full.stderr[-2000:]
+    duration = time.perf_counter() - t0
+    rng = random.Random(0)
+    kills = 0
+    for attempt in range(30):
+        proc = subprocess.Popen([*args, f"out={tmp_path / 'killed'}", "--resume"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=rng.uniform(0.3, 0.8) * duration)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0
+        break
+    else:
+        pytest.fail("training never completed")
+    assert kills >= 1
+    assert weights(tmp_path / "killed") == weights(tmp_path / "full")

@@ -1,0 +1,49 @@
+"""The shipped zoo still meets its quality bars, judged by the shipped MNIST classifier
+(99.1% on 2,000 held-out digits). Needs no data set: only samples and the classifier."""
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import metrics
+
+N = 5000
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return metrics.load_evaluator("mnist")
+
+
+def shares(judge, images):
+    _, pred = metrics.embed(judge, images)
+    return torch.bincount(pred, minlength=10).double() / len(pred)
+
+
+@pytest.mark.parametrize("name", ["dcgan-mnist", "cgan-mnist"])
+def test_every_class_between_6_and_14_percent(name, judge):
+    s = shares(judge, ganzoo.load(name).sample(N, seed=123))
+    assert s.min() >= 0.06 and s.max() <= 0.14, s.tolist()
+
+
+def test_vanilla_draws_at_least_nine_classes(judge):
+    s = shares(judge, ganzoo.load("vanilla-mnist").sample(N, seed=123))
+    assert (s >= 0.02).sum() >= 9, s.tolist()
+
+
+def test_cgan_draws_the_requested_class_and_varies_within_it(judge):
+    g = ganzoo.load("cgan-mnist")
+    labels = torch.arange(N) % 10
+    images = g.sample(N, labels=labels, seed=123)
+    feats, pred = metrics.embed(judge, images)
+    assert (pred == labels).double().mean() >= 0.99
+    # not one prototype per class: the nearest other sample of the same class is far away
+    spread = torch.stack([metrics.nearest_distances(images[labels == c][:50], images[labels == c][50:300]).mean()
+                          for c in range(10)])
+    assert spread.min() > 1.5, spread.tolist()   # one prototype plus noise scores ~0.4
+
+
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_samples_are_not_copies_of_each_other(name):
+    x = ganzoo.load(name).sample(400, seed=5)
+    d = metrics.nearest_distances(x[:200], x[200:])
+    assert d.min() > 1.0
