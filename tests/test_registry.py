@@ -31,3 +31,14 @@ def test_entry_matches_its_card_folder(name):
 def test_unknown_entry():
     with pytest.raises(ganzoo.UnknownModelError, match="unknown model 'cgan-mnits'; did you mean 'cgan-mnist'"):
         ganzoo.get_entry("cgan-mnits")
+
+
+def test_readme_model_table_is_generated_from_the_registry():
+    import subprocess
+    import sys
+    from tests.conftest import REPO
+    out = subprocess.run([sys.executable, str(REPO / "training/update_readme.py"), "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    readme = (REPO / "README.md").read_text()
+    for name in ganzoo.list_models():
+        assert f"[{name}](model_cards/{name}/README.md)" in readme
