@@ -87,8 +87,13 @@ def class_choices(model: str):
     g = get_model(model)
     if g.num_classes is None:
         return gr.Dropdown(choices=[], value=None, visible=False)
-    names = [str(n) for n in (g.class_names or range(g.num_classes))]
+    names = class_names(model)
     return gr.Dropdown(choices=names, value=names[0], visible=True)
+
+
+def class_names(model: str) -> list[str]:
+    g = get_model(model)
+    return [str(n) for n in (g.class_names or range(g.num_classes or 0))]
 
 
 def random_seed() -> int:
@@ -187,20 +192,20 @@ def build_demo() -> gr.Blocks:
             dice.click(random_seed, outputs=seed, api_visibility="private")
             go.click(sample, [model, n, seed], grid, api_name="sample")
         with gr.Tab("Class-conditioning"):
-            cmodel = gr.Dropdown(choices=[(model_label(c), c) for c in cond], value=cond[0] if cond else None,
-                                 label="Conditional model")
-            first = get_model(cond[0]) if cond else None
-            class_names = [str(c) for c in (first.class_names or range(first.num_classes))] if first else []
-            classes = gr.CheckboxGroup(choices=class_names, label="Classes (none = all)")
+            first = "cgan-mnist" if "cgan-mnist" in cond else (cond[0] if cond else None)
+            cmodel = gr.Dropdown(choices=[(model_label(c), c) for c in cond], value=first, label="Conditional model")
+            # The choices follow the chosen model; custom values are allowed so API clients may name
+            # another model's classes (Gradio checks API input against the initial choices only);
+            # conditional() validates every class against the model.
+            classes = gr.Dropdown(choices=class_names(first) if first else [], multiselect=True,
+                                  allow_custom_value=True, label="Classes (none = all)", elem_id="conditional-classes")
             with gr.Row():
                 per_class = gr.Slider(1, MAX_PER_CLASS, value=10, step=1, label="Images per class")
                 cseed = seed_box("Seed", 0)
             cgo = gr.Button("Generate rows", variant="primary")
             cgrid = image(label="One row per class", elem_id="conditional-grid")
-            cmodel.change(lambda m: gr.CheckboxGroup(choices=[str(c) for c in (get_model(m).class_names or
-                                                                                range(get_model(m).num_classes))],
-                                                     value=[]),
-                          cmodel, classes, api_visibility="private")
+            cmodel.change(lambda m: gr.Dropdown(choices=class_names(m), value=[]), cmodel, classes,
+                          api_visibility="private")
             cgo.click(conditional, [cmodel, classes, per_class, cseed], cgrid, api_name="conditional")
         with gr.Tab("Latent interpolation"):
             with gr.Row():
@@ -209,7 +214,7 @@ def build_demo() -> gr.Blocks:
             with gr.Row():
                 steps = gr.Slider(2, MAX_STEPS, value=16, step=1, label="Steps")
                 method = gr.Radio(["slerp", "lerp"], value="slerp", label="Method")
-                icls = gr.Dropdown(choices=[], label="Class", visible=False)
+                icls = gr.Dropdown(choices=[], label="Class", visible=False, allow_custom_value=True)
             igo = gr.Button("Interpolate", variant="primary")
             gif = gr.Image(type="filepath", format="gif", label="Animation (download as GIF)", buttons=["download"],
                            elem_id="walk-gif")
@@ -220,7 +225,7 @@ def build_demo() -> gr.Blocks:
             gr.Markdown("G(a), G(b), G(c) and **G(a - b + c)**: the vector arithmetic of Radford et al. in z space.")
             with gr.Row():
                 a, b, c = seed_box("a", 0), seed_box("b", 1), seed_box("c", 2)
-                acls = gr.Dropdown(choices=[], label="Class", visible=False)
+                acls = gr.Dropdown(choices=[], label="Class", visible=False, allow_custom_value=True)
             ago = gr.Button("Compute", variant="primary")
             arith = image(label="a | b | c | a - b + c", elem_id="arithmetic")
             ago.click(arithmetic, [model, a, b, c, acls], arith, api_name="arithmetic")

@@ -115,3 +115,30 @@ register(ZooEntry(
     sha256="9ae2c500dab8aed1347f0af8f55b75c09b6a950502a3fefbf5290e99e42c3469",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+register(ZooEntry(
+    name="dcgan-fashion",
+    family="dcgan",
+    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1},
+    dataset="fashion-mnist",
+    image_shape=(1, 28, 28),
+    hub_repo="ganzoo/dcgan-fashion",
+    sha256="ad5828e5bce9b418b7e7042268977f98a1eac0254ec51d1e4da4d20564175f18",
+    description="DCGAN (Radford et al. 2015)",
+))
+register(ZooEntry(
+    name="cgan-fashion",
+    family="cgan",
+    config={"num_classes": 10, "latent_dim": 64, "embed_dim": 32, "ngf": 64, "ndf": 64, "feature_dim": 256,
+            "channels": 1, "image_size": 28, "aux_classifier": True, "extra_layers": 1,
+            "class_names": list(FASHION_CLASSES)},
+    dataset="fashion-mnist",
+    image_shape=(1, 28, 28),
+    num_classes=10,
+    class_names=FASHION_CLASSES,
+    hub_repo="ganzoo/cgan-fashion",
+    sha256="07178dd9c09a39854934a71f57e1fc71559362e54833bea2c0ea10827e4cdfab",
+    description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
+))

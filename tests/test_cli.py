@@ -31,6 +31,12 @@ def test_sample_with_label(tmp_path, capsys):
         assert im.getextrema()[1] > 200
 
 
+def test_labels_by_class_name(tmp_path):
+    out = tmp_path / "shoes.png"
+    assert main(["sample", "cgan-fashion", "-n", "8", "--label", "Sneaker,Ankle boot", "-o", str(out)]) == 0
+    assert out.exists()
+
+
 def test_interpolate_gif_and_strip(tmp_path):
     gif = tmp_path / "walk.gif"
     assert main(["interpolate", "dcgan-mnist", "--start", "0", "--end", "1", "--steps", "24", "--method", "slerp",

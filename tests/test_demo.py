@@ -32,6 +32,7 @@ def test_conditional_grid_has_a_row_per_class():
     img = demo.conditional("cgan-mnist", ["3", "7"], 5, 0)
     assert img.size == (3 * (5 * 30 + 2), 3 * (2 * 30 + 2))
     assert demo.conditional("cgan-mnist", [], 2, 0).size[1] == 3 * (10 * 30 + 2)     # none chosen: all
+    assert demo.conditional("cgan-fashion", ["Sneaker", "Bag"], 3, 0).size[1] == 3 * (2 * 30 + 2)  # by name
 
 
 def test_interpolation_gif_and_strip(tmp_path):
@@ -58,8 +59,8 @@ def test_about_names_the_weights():
     (lambda: demo.sample("dcgan-mnist", 10_000, 1), "number of images must be in 1..256"),
     (lambda: demo.sample("dcgan-mnist", 2.5, 1), "number of images must be a whole number"),
     (lambda: demo.sample("dcgan-mnist", 4, -3), "seed must be in 0..2147483647, got -3"),
-    (lambda: demo.sample("gpt-5", 4, 1), "unknown model 'gpt-5'; choose one of cgan-mnist, dcgan-mnist"),
-    (lambda: demo.conditional("dcgan-mnist", [], 2, 0), "dcgan-mnist is unconditional; choose a conditional model: cgan-mnist"),
+    (lambda: demo.sample("gpt-5", 4, 1), "unknown model 'gpt-5'; choose one of cgan-fashion, cgan-mnist, dcgan-fashion"),
+    (lambda: demo.conditional("dcgan-mnist", [], 2, 0), "dcgan-mnist is unconditional; choose a conditional model: cgan-fashion, cgan-mnist"),
     (lambda: demo.conditional("cgan-mnist", ["11"], 2, 0), "unknown class '11' for cgan-mnist"),
     (lambda: demo.interpolate("dcgan-mnist", 0, 1, 500, "slerp"), "steps must be in 2..64, got 500"),
     (lambda: demo.interpolate("dcgan-mnist", 0, 1, 4, "cubic"), "unknown method 'cubic'; valid: slerp, lerp"),
@@ -118,13 +119,17 @@ def test_every_endpoint_through_gradio_client(client):
     arith = client.predict("dcgan-mnist", 0, 1, 2, None, api_name="/arithmetic")
     assert pixels(arith).std() > 30
     assert "dcgan-mnist" in client.predict("dcgan-mnist", api_name="/about")
+    shoes = client.predict("cgan-fashion", ["Sneaker"], 3, 0, api_name="/conditional")
+    assert Image.open(shoes).size == (3 * (3 * 30 + 2), 3 * 32)
+    walk, _ = client.predict("cgan-mnist", 0, 1, 4, "slerp", "4", api_name="/interpolate")
+    assert Image.open(walk).n_frames == 6
 
 
 def test_bad_input_through_the_api(client):
     from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="Value 100000 is greater than maximum value 256"):   # the slider, server-side
         client.predict("dcgan-mnist", 100000, 5, api_name="/sample")
-    with pytest.raises(AppError, match="Value: '42' .* is not in the list of choices"):   # the picker, server-side
+    with pytest.raises(AppError, match="unknown class '42' for cgan-mnist; valid: 0, 1, 2"):
         client.predict("cgan-mnist", ["42"], 2, 1, api_name="/conditional")
 
 
@@ -151,7 +156,9 @@ def test_real_browser_uses_every_tab(server, tmp_path):
         page.screenshot(path=str(shots / "demo-sample.png"))
 
         page.get_by_role("tab", name="Class-conditioning").click()
-        page.get_by_label("7", exact=True).check()
+        page.locator("#conditional-classes input").click()
+        page.get_by_role("option", name="7", exact=True).click()
+        page.keyboard.press("Escape")
         page.get_by_role("button", name="Generate rows").click()
         page.locator("#conditional-grid img").wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "demo-conditional.png"))

@@ -40,7 +40,7 @@ def test_shipped_evaluator_recognises_digits():
     images, _ = make_digits(20)
     feats, preds = metrics.embed(clf, torch.from_numpy(images).float()[:, None] / 255)
     assert feats.shape == (20, 128) and preds.shape == (20,)
-    with pytest.raises(FileNotFoundError, match="no evaluator for data set 'cifar'.*available: \\['mnist'\\]"):
+    with pytest.raises(FileNotFoundError, match="no evaluator for data set 'cifar'.*available: \\['fashion', 'mnist'\\]"):
         metrics.load_evaluator("cifar")
 
 
