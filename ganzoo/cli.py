@@ -1,9 +1,11 @@
-"""The ``ganzoo`` command: list, info, sample, interpolate, demo.
+"""The ``ganzoo`` command: list, info, sample, interpolate, eval, push, demo.
 
     ganzoo list
     ganzoo info dcgan-mnist
     ganzoo sample cgan-mnist -n 100 --label 7 --seed 1 -o sevens.png
     ganzoo interpolate dcgan-mnist --start 0 --end 1 --steps 24 --method slerp -o walk.gif
+    ganzoo eval dcgan-mnist --data ../shared/data/mnist-10k
+    ganzoo push model_cards/dcgan-mnist --repo-id OWNER/dcgan-mnist --dry-run
 
 Bad input ends with exit code 2 and one line on stderr, no traceback.
 """
@@ -106,6 +108,29 @@ def cmd_interpolate(args) -> None:
     print(f"wrote {args.steps} frames ({args.method}) of {args.model} to {out}")
 
 
+def cmd_eval(args) -> None:
+    from .metrics import evaluate_model
+    if not Path(args.data).is_dir():
+        raise CLIError(f"data folder {args.data!r} does not exist; give the data set the model was trained on "
+                       "(../shared/data/mnist-10k or /usr/share/datasets/fashion-mnist)")
+    res = evaluate_model(args.model, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=args.device)
+    if args.output:
+        Path(args.output).write_text(json.dumps(res, indent=2) + "\n")
+    keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "class_share_min", "class_share_max",
+            "class_accuracy", "diversity", "copies")
+    print(json.dumps({k: res[k] for k in ("model", "n", "seed", *keys) if k in res}, indent=2))
+
+
+def cmd_push(args) -> None:
+    from .publish import plan_upload, push
+    plan = plan_upload(args.folder, args.repo_id, checkpoint=args.checkpoint, checkpoint_branch=args.branch)
+    print(plan.describe())
+    if args.dry_run:
+        print("dry run: nothing was sent")
+        return
+    print(f"published: {push(plan, private=args.private)}")
+
+
 def cmd_demo(args) -> None:
     from .demo import launch
     launch(host=args.host, port=args.port)
@@ -150,6 +175,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fps", type=float, default=12)
     s.add_argument("-o", "--output", default="walk.gif")
     s.set_defaults(func=cmd_interpolate, scale=4)
+
+    s = sub.add_parser("eval", help="measure a model against real data (FID, KID, precision/recall, classes)")
+    s.add_argument("model")
+    s.add_argument("--data", required=True, help="data set folder (IDX files)")
+    s.add_argument("--evaluator", choices=["mnist", "fashion"], help="default: from the zoo entry")
+    s.add_argument("-n", type=int, default=10_000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("-o", "--output", help="also write the full results as JSON")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub")
+    s.add_argument("folder", help="e.g. model_cards/dcgan-mnist")
+    s.add_argument("--repo-id", required=True, help="OWNER/NAME")
+    s.add_argument("--dry-run", action="store_true", help="list what would be sent, send nothing")
+    s.add_argument("--private", action="store_true")
+    s.add_argument("--checkpoint", help="also push a training checkpoint to a branch, to resume elsewhere")
+    s.add_argument("--branch", default="training", help="branch for --checkpoint (default training)")
+    s.set_defaults(func=cmd_push)
 
     s = sub.add_parser("demo", help="start the Gradio demo")
     s.add_argument("--host", default="127.0.0.1")

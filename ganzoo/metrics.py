@@ -6,7 +6,8 @@ safetensors in ganzoo/evaluators/. From its predictions and penultimate features
 
 - class coverage: share of samples per predicted class; KL(sample mix || data mix)
 - requested-class accuracy (conditional models), overall and per class
-- FID in the classifier's feature space (Frechet distance of Gaussian fits)
+- FID in the classifier's feature space (Frechet distance of Gaussian fits) and KID (unbiased
+  MMD with a cubic polynomial kernel, Binkowski et al. 2018)
 - precision / recall of k-NN manifolds (Kynkaanniemi et al. 2019)
 - diversity: mean pairwise feature distance, per predicted class, against the data's
 - memorisation: nearest-training-image distances of samples against those of held-out data
@@ -82,6 +83,22 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((mu_a - mu_b).pow(2).sum() + sa.trace() + sb.trace() - 2 * eig.sqrt().sum())
 
 
+def kernel_distance(a: torch.Tensor, b: torch.Tensor, *, subsets: int = 20, subset_size: int = 500,
+                    seed: int = 0) -> float:
+    """KID: mean over random subsets of the unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3."""
+    d = a.shape[1]
+    m = min(subset_size, a.shape[0], b.shape[0])
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for _ in range(subsets):
+        x = a[torch.randperm(a.shape[0], generator=gen)[:m]].double()
+        y = b[torch.randperm(b.shape[0], generator=gen)[:m]].double()
+        kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        off = 1 - torch.eye(m, dtype=torch.float64)
+        total += float(((kxx * off).sum() + (kyy * off).sum()) / (m * (m - 1)) - 2 * kxy.mean())
+    return total / subsets
+
+
 def _knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
     d = torch.cdist(feats, feats)
     return d.kthvalue(k + 1, dim=1).values      # +1: the point itself is at distance 0
@@ -133,6 +150,57 @@ class Reference:
     rest: torch.Tensor
 
 
+HELDOUT = 2000
+SPLIT_SEED = 0
+EVALUATORS = {"mnist-10k": "mnist", "fashion-mnist": "fashion"}   # zoo data set -> evaluator
+
+
+def heldout_split(n: int, heldout: int = HELDOUT, seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train indices, held-out indices) of a data set of n images without a test split; at most a
+    fifth of a small data set is held out."""
+    heldout = min(heldout, n // 5)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[heldout:], perm[:heldout]
+
+
+def load_reference(data: str | Path) -> Reference:
+    """Real images to compare with: the data set's own test split when it has one (Fashion-MNIST),
+    else the 2,000 images of ``heldout_split`` that the evaluator was not trained on (mnist-10k)."""
+    from .data import DatasetError, load_dataset
+
+    ds = load_dataset(data)
+    images = ds.images.float() / 255
+    try:
+        test = load_dataset(data, split="test")
+    except DatasetError:
+        tr, te = heldout_split(len(ds))
+        return Reference(heldout=images[te], heldout_labels=ds.labels[te], train=images, rest=images[tr])
+    return Reference(heldout=test.images.float() / 255, heldout_labels=test.labels, train=images, rest=images)
+
+
+def evaluate_model(spec: str, data: str | Path, *, evaluator: str | None = None, n: int = 10_000, seed: int = 0,
+                   device: str = "cpu") -> dict:
+    """``evaluate`` for anything ganzoo.load takes, recording the evaluator's and the reference's
+    sha256 so a figure can be traced to exactly what produced it."""
+    import hashlib
+
+    from .hub import load
+    from .registry import get_entry, list_models
+
+    if evaluator is None:
+        if spec not in list_models():
+            raise ValueError(f"name the evaluator for {spec!r} (one of {sorted(set(EVALUATORS.values()))})")
+        evaluator = EVALUATORS[get_entry(spec).dataset]
+    classifier = load_evaluator(evaluator).to(device)
+    meta = json.loads((EVALUATOR_DIR / f"{evaluator}-classifier.json").read_text())
+    ref = load_reference(data)
+    result = evaluate(load(spec, device=device), classifier, ref, n=n, seed=seed)
+    result.update(model=str(spec), evaluator=evaluator, evaluator_sha256=meta["sha256"],
+                  evaluator_heldout_accuracy=meta["heldout_accuracy"],
+                  reference_sha256=hashlib.sha256(ref.heldout.numpy().tobytes()).hexdigest())
+    return result
+
+
 def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n: int = 10_000,
              seed: int = 0) -> dict:
     """Metrics of ``generator`` (see module doc); each result records n and seed."""
@@ -163,6 +231,8 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         # equal sizes on both sides, against the same real half, so the two are comparable
         "fid": frechet_distance(f_fake[:half], f_real[:half]),
         "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
+        "kid": kernel_distance(f_fake[:half], f_real[:half]),
+        "kid_floor": kernel_distance(f_real[half:2 * half], f_real[:half]),
         "precision": precision, "recall": recall,
         "precision_floor": precision_floor, "recall_floor": recall_floor,
         "diversity": float(torch.tensor(div_fake).nanmean() / torch.tensor(div_real).nanmean()),

@@ -182,3 +182,12 @@ def test_real_browser_uses_every_tab(server, tmp_path):
     for name in ("sample", "conditional", "interpolation", "arithmetic", "about"):
         with Image.open(shots / f"demo-{name}.png") as im:
             assert im.size == (1280, 1000) and np.asarray(im.convert("L")).std() > 5
+
+
+@pytest.mark.slow
+def test_load_script_runs_clean():
+    """benchmarks/load_test.py against its own server: a short run must end with 0 errors."""
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks/load_test.py"), "--clients", "4", "--requests", "40"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr[-2000:]
+    assert "errors 0" in out.stdout and "p50" in out.stdout

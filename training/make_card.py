@@ -33,6 +33,7 @@ TASK = ("unconditional-image-generation", "Image generation")
 # (key in eval.json, metric type on the Hub, name, how to read it)
 METRICS = [
     ("fid", "fid", "FID in MNIST-classifier features", "lower is better"),
+    ("kid", "kid", "KID in classifier features", "lower is better; unbiased, 20 subsets of 500"),
     ("precision", "precision", "Precision (k=3 NN manifold)", "share of samples on the data manifold"),
     ("recall", "recall", "Recall (k=3 NN manifold)", "share of data covered by samples"),
     ("class_share_min", "class_share_min", "Smallest class share", "bar: >= 0.06"),

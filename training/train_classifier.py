@@ -26,17 +26,9 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from ganzoo.data import load_dataset  # noqa: E402
 from ganzoo.hub import atomic_path, file_sha256  # noqa: E402
-from ganzoo.metrics import EVALUATOR_DIR, DigitClassifier  # noqa: E402
+from ganzoo.metrics import EVALUATOR_DIR, HELDOUT, SPLIT_SEED, DigitClassifier, heldout_split  # noqa: E402
 
 log = logging.getLogger("ganzoo.train_classifier")
-HELDOUT = 2000
-SPLIT_SEED = 0
-
-
-def split(n: int, heldout: int = HELDOUT, seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train indices, held-out indices) of a data set of n images, fixed by the seed."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[heldout:], perm[:heldout]
 
 
 def shift(x: torch.Tensor, gen: torch.Generator, max_shift: int = 2) -> torch.Tensor:
@@ -62,7 +54,7 @@ def main(argv=None) -> int:
         test = load_dataset(args.data, split="test")
         x_tr, y_tr, x_te, y_te = ds.images, ds.labels, test.images, test.labels
     else:
-        tr, te = split(len(ds))
+        tr, te = heldout_split(len(ds))
         x_tr, y_tr, x_te, y_te = ds.images[tr], ds.labels[tr], ds.images[te], ds.labels[te]
     x_tr, y_tr = x_tr.to(device).float() / 255, y_tr.to(device)
     x_te, y_te = x_te.to(device).float() / 255, y_te.to(device)

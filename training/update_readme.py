@@ -26,14 +26,15 @@ def fmt(value, pct: bool = False) -> str:
 
 
 def table() -> str:
-    rows = ["| model | family | data | FID (floor) | precision / recall (floor) | class shares | class accuracy | "
-            "confidence (real) | near-copies |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| model | family | data | FID (floor) | KID (floor) | precision / recall (floor) | class shares | "
+            "class accuracy | confidence (real) | near-copies |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in ganzoo.list_models():
         e = ganzoo.get_entry(name)
         m = e.metrics
         rows.append(
             f"| [{name}](model_cards/{name}/README.md) | {e.family} | {e.dataset} | {fmt(m['fid'])} ({fmt(m['fid_floor'])}) "
+            f"| {fmt(m['kid'])} ({fmt(m['kid_floor'])}) "
             f"| {fmt(m['precision'])} / {fmt(m['recall'])} ({fmt(m['precision_floor'])} / {fmt(m['recall_floor'])}) "
             f"| {fmt(m['class_share_min'], True)} - {fmt(m['class_share_max'], True)} "
             f"| {fmt(m.get('class_accuracy'), True)} | {fmt(m['mean_confidence'])} ({fmt(m['mean_confidence_floor'])}) "

@@ -1,0 +1,114 @@
+"""Publishing: model cards parse with huggingface_hub, uploads are captured (no network), and
+folders that must not be published are refused."""
+import json
+import shutil
+
+import pytest
+from huggingface_hub import HfApi, ModelCard
+
+import ganzoo
+from ganzoo import publish
+from ganzoo.cli import main
+
+
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_card_metadata_parses_and_matches_the_measurements(name):
+    folder = ganzoo.get_entry(name).folder
+    card = ModelCard.load(folder / "README.md")
+    measured = json.loads((folder / "eval.json").read_text())
+    assert card.data.library_name == "ganzoo" and card.data.license == "mit"
+    assert "gan" in card.data.tags and card.data.model_name == name
+    values = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert values["fid"] == measured["fid"] and values["kid"] == measured["kid"]
+    assert values["precision"] == measured["precision"]
+    if ganzoo.get_entry(name).num_classes:
+        assert values["accuracy"] == measured["class_accuracy"]
+    assert f"| {measured['fid']} | {measured['fid_floor']} |" in card.text     # the table shows the floor
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    calls = []
+
+    def record(method):
+        def fake(self, *args, **kwargs):
+            folder = kwargs.get("folder_path")
+            calls.append((method, args, kwargs, sorted(p.name for p in __import__("pathlib").Path(folder).iterdir())
+                          if folder else None))
+            return "https://huggingface.co/owner/x/commit/0000" if method == "upload_folder" else None
+        return fake
+
+    for method in ("create_repo", "upload_folder", "create_branch", "upload_file"):
+        monkeypatch.setattr(HfApi, method, record(method))
+    return calls
+
+
+def test_push_sends_the_card_folder(captured, capsys):
+    assert main(["push", "model_cards/cgan-mnist", "--repo-id", "owner/cgan-mnist"]) == 0
+    (m1, create_args, create, _), (m2, _, upload, files) = captured
+    assert m1 == "create_repo" and create_args == ("owner/cgan-mnist",) and create["exist_ok"] is True
+    assert m2 == "upload_folder" and upload["repo_id"] == "owner/cgan-mnist" and upload["repo_type"] == "model"
+    assert {"README.md", "config.json", "model.safetensors", "eval.json"} <= set(files)
+    assert "published: https://huggingface.co/owner/x/commit/0000" in capsys.readouterr().out
+
+
+def test_push_checkpoint_to_a_branch(captured, tmp_path):
+    ckpt = tmp_path / "checkpoint.safetensors"
+    ckpt.write_bytes(b"x" * 200)
+    plan = publish.plan_upload("model_cards/dcgan-mnist", "owner/dcgan-mnist", checkpoint=ckpt)
+    publish.push(plan)
+    methods = [c[0] for c in captured]
+    assert methods == ["create_repo", "upload_folder", "create_branch", "upload_file"]
+    assert captured[2][2]["branch"] == "training" and captured[3][2]["revision"] == "training"
+
+
+def test_dry_run_sends_nothing(captured, capsys):
+    assert main(["push", "model_cards/dcgan-mnist", "--repo-id", "owner/dcgan-mnist", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert captured == [] and "dry run: nothing was sent" in out
+    assert "model.safetensors" in out and "5e68c89bb83799e2" in out
+
+
+@pytest.fixture
+def card_copy(tmp_path):
+    dest = tmp_path / "dcgan-mnist"
+    shutil.copytree(ganzoo.get_entry("dcgan-mnist").folder, dest)
+    return dest
+
+
+def test_refuses_unevaluated_folder(card_copy, captured):
+    (card_copy / "eval.json").unlink()
+    with pytest.raises(publish.PublishError, match="lacks eval.json; build it with training/make_card.py"):
+        publish.plan_upload(card_copy, "owner/dcgan-mnist")
+    (card_copy / "eval.json").write_text('{"n": 10}')
+    with pytest.raises(publish.PublishError, match="lacks evaluated metrics \\['fid', 'fid_floor', 'seed'"):
+        publish.plan_upload(card_copy, "owner/dcgan-mnist")
+    assert captured == []
+
+
+def test_refuses_weights_that_differ_from_the_registry(card_copy, captured, capsys):
+    data = bytearray((card_copy / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (card_copy / "model.safetensors").write_bytes(bytes(data))
+    assert main(["push", str(card_copy), "--repo-id", "owner/dcgan-mnist"]) == 2
+    assert "but the registry records 5e68c89b" in capsys.readouterr().err and captured == []
+
+
+def test_refuses_card_without_metrics_and_bad_repo_id(card_copy):
+    (card_copy / "README.md").write_text("---\nlicense: mit\n---\n# no metrics\n")
+    with pytest.raises(publish.PublishError, match="has no model-index metrics"):
+        publish.plan_upload(card_copy, "owner/x")
+    with pytest.raises(publish.PublishError, match="repo id 'nope' must look like 'owner/name'"):
+        publish.plan_upload(card_copy, "nope")
+
+
+def test_eval_command(digits_dir, tmp_path, capsys):
+    ganzoo.save_pretrained(ganzoo.load("dcgan-mnist"), tmp_path / "m")
+    out = tmp_path / "res.json"
+    assert main(["eval", str(tmp_path / "m"), "--data", str(digits_dir), "--evaluator", "mnist", "-n", "300",
+                 "-o", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["n"] == 300 and res["evaluator"] == "mnist" and len(res["reference_sha256"]) == 64
+    assert res["fid"] > res["fid_floor"] and "kid" in res
+    assert main(["eval", "dcgan-mnist", "--data", str(tmp_path / "none")]) == 2
+    assert "data folder" in capsys.readouterr().err
