@@ -30,6 +30,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,6 +74,7 @@ def main(argv=None) -> int:
         clients = [Client(url, verbose=False) for _ in range(args.clients)]
         clients[0].predict("dcgan-mnist", args.images, 0, api_name="/sample")        # warm up
         mem_before = rss_mib(proc.pid) if proc else float("nan")
+        cpu_before = cpu_seconds(proc.pid) if proc else float("nan")
         latencies: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
@@ -95,6 +102,7 @@ def main(argv=None) -> int:
             t.join()
         wall = time.perf_counter() - t0
         mem_after = rss_mib(proc.pid) if proc else float("nan")
+        cpu_used = (cpu_seconds(proc.pid) - cpu_before) if proc else float("nan")
     finally:
         if proc:
             proc.terminate()
@@ -105,7 +113,8 @@ def main(argv=None) -> int:
     print(f"{args.clients} clients, {len(lat) + len(errors)} requests of {args.images} dcgan-mnist images, {os.cpu_count()} cores")
     print(f"latency ms: p50 {statistics.median(lat):.0f}, p95 {q[18]:.0f}, max {lat[-1]:.0f}; "
           f"throughput {len(lat) / wall:.1f} req/s; errors {len(errors)}")
-    print(f"server RSS MiB: before {mem_before:.0f}, after {mem_after:.0f}")
+    print(f"server RSS MiB: before {mem_before:.0f}, after {mem_after:.0f}; "
+          f"server CPU {1000 * cpu_used / max(len(lat), 1):.0f} ms per request (the clients share the same 2 cores)")
     for e in errors[:5]:
         print("  error:", e)
     return 1 if errors else 0
