@@ -113,7 +113,8 @@ def cmd_eval(args) -> None:
     if not Path(args.data).is_dir():
         raise CLIError(f"data folder {args.data!r} does not exist; give the data set the model was trained on "
                        "(../shared/data/mnist-10k or /usr/share/datasets/fashion-mnist)")
-    res = evaluate_model(args.model, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=args.device)
+    res = evaluate_model(args.model, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=args.device,
+                         progress=sys.stderr.isatty())
     if args.output:
         Path(args.output).write_text(json.dumps(res, indent=2) + "\n")
     keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "class_share_min", "class_share_max",

@@ -81,16 +81,23 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 def load_dataset(path: str | Path, *, split: str = "train", channels: int | None = None,
                  image_size: int | None = None) -> ImageDataset:
-    """Load a data set from a folder.
+    """Load a data set from a folder or an IDX file.
 
     - a folder holding MNIST-style IDX files (``{split}-images-idx3-ubyte[.gz]`` and labels;
       the test split is named ``t10k-``), as ../shared/data/mnist-10k and Fashion-MNIST are;
+    - any IDX images file; labels come from the file beside it whose name has ``labels-idx1``
+      where the images file has ``images-idx3``, when there is one;
     - a folder of images (one sub-folder per class gives labels, sorted by folder name).
     The shape is checked against ``channels`` and ``image_size`` when given.
     """
     folder = Path(path).expanduser()
     if split not in ("train", "test"):
         raise DatasetError(f"unknown split {split!r}; valid: 'train', 'test'")
+    if folder.is_file():
+        labels = folder.with_name(folder.name.replace("images-idx3", "labels-idx1"))
+        ds = load_idx_pair(folder, labels if labels != folder and labels.is_file() else None)
+        _check_shape(ds, channels, image_size)
+        return ds
     if not folder.is_dir():
         raise DatasetError(f"data set folder {str(folder)!r} does not exist; give a folder of IDX files "
                            f"(e.g. ../shared/data/mnist-10k, {FASHION_MNIST_DIR}) or of images")

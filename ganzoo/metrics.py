@@ -60,11 +60,14 @@ def load_evaluator(dataset: str = "mnist", path: Path | None = None) -> DigitCla
 
 
 @torch.inference_mode()
-def embed(classifier: DigitClassifier, images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+def embed(classifier: DigitClassifier, images: torch.Tensor, batch: int = 1000,
+          progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(features (N, 128) float64, predicted class (N,)) for images (N, C, H, W) in [0, 1]."""
+    from tqdm.auto import tqdm
+
     device = next(classifier.parameters()).device
     feats, preds = [], []
-    for i in range(0, images.shape[0], batch):
+    for i in tqdm(range(0, images.shape[0], batch), desc="classifying", unit="batch", disable=not progress):
         f = classifier.features(images[i:i + batch].to(device))
         feats.append(f.double().cpu())
         preds.append(classifier.head(f).argmax(1).cpu())
@@ -179,7 +182,7 @@ def load_reference(data: str | Path) -> Reference:
 
 
 def evaluate_model(spec: str, data: str | Path, *, evaluator: str | None = None, n: int = 10_000, seed: int = 0,
-                   device: str = "cpu") -> dict:
+                   device: str = "cpu", progress: bool = False) -> dict:
     """``evaluate`` for anything ganzoo.load takes, recording the evaluator's and the reference's
     sha256 so a figure can be traced to exactly what produced it."""
     import hashlib
@@ -194,7 +197,7 @@ def evaluate_model(spec: str, data: str | Path, *, evaluator: str | None = None,
     classifier = load_evaluator(evaluator).to(device)
     meta = json.loads((EVALUATOR_DIR / f"{evaluator}-classifier.json").read_text())
     ref = load_reference(data)
-    result = evaluate(load(spec, device=device), classifier, ref, n=n, seed=seed)
+    result = evaluate(load(spec, device=device), classifier, ref, n=n, seed=seed, progress=progress)
     result.update(model=str(spec), evaluator=evaluator, evaluator_sha256=meta["sha256"],
                   evaluator_heldout_accuracy=meta["heldout_accuracy"],
                   reference_sha256=hashlib.sha256(ref.heldout.numpy().tobytes()).hexdigest())
@@ -202,13 +205,13 @@ def evaluate_model(spec: str, data: str | Path, *, evaluator: str | None = None,
 
 
 def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n: int = 10_000,
-             seed: int = 0) -> dict:
+             seed: int = 0, progress: bool = False) -> dict:
     """Metrics of ``generator`` (see module doc); each result records n and seed."""
     num_classes = classifier.head.out_features
     conditional = generator.num_classes is not None
     labels = torch.arange(n) % generator.num_classes if conditional else None
     images = generator.sample(n, labels=labels, seed=seed)
-    f_fake, pred = embed(classifier, images)
+    f_fake, pred = embed(classifier, images, progress=progress)
     f_real, pred_real = embed(classifier, reference.heldout)
 
     share = torch.bincount(pred, minlength=num_classes).double() / n

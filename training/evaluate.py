@@ -39,7 +39,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for spec in args.models:
         t0 = time.perf_counter()
-        res = evaluate_model(spec, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=device)
+        res = evaluate_model(spec, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=device,
+                             progress=True)
         res.update(seconds=round(time.perf_counter() - t0, 1), device=device)
         name = Path(spec).name
         (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
