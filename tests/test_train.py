@@ -207,3 +207,18 @@ def test_sigkill_at_random_moments_then_resume_matches(digits_dir, tmp_path):
         pytest.fail("training never completed")
     assert kills >= 1
     assert weights(tmp_path / "killed") == weights(tmp_path / "full")
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_model(digits_dir, tmp_path):
+    """The multi-GPU path (accelerate + DDP) exercised on CPU with gloo: two processes, one model."""
+    out = tmp_path / "ddp"
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                          str(REPO / "training/train.py"), str(REPO / "training/configs/cgan-mnist.yaml"),
+                          f"data={digits_dir}", f"out={out}", "batch_size=16", "max_steps=8", "checkpoint_every=4",
+                          "log_every=4", *TINY_MODEL["cgan"]],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["num_processes"] == 2 and summary["steps"] == 8
+    assert ganzoo.load(out).sample(2, labels=[0, 1], seed=0).shape == (2, 1, 28, 28)

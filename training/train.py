@@ -152,7 +152,9 @@ class Trainer:
         from accelerate import Accelerator
 
         self.cfg = cfg
-        self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+        # cpu=True also when there is no GPU: only then does accelerate join the processes of a
+        # multi-process CPU launch (torchrun / accelerate launch) instead of running N separate runs.
+        self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu or not torch.cuda.is_available())
         self.device = self.acc.device
         self.out = cfg.out_dir
         try:
