@@ -42,3 +42,24 @@ def test_readme_model_table_is_generated_from_the_registry():
     readme = (REPO / "README.md").read_text()
     for name in ganzoo.list_models():
         assert f"[{name}](model_cards/{name}/README.md)" in readme
+
+
+@pytest.mark.slow
+def test_wheel_carries_every_zoo_model_and_evaluator(tmp_path):
+    """`pip install .` users get the weights: the wheel holds model_cards/ as ganzoo/model_cards."""
+    import hashlib
+    import subprocess
+    import sys
+    import zipfile
+    from tests.conftest import REPO
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (wheel,) = tmp_path.glob("ganzoo-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        for name in ganzoo.list_models():
+            data = z.read(f"ganzoo/model_cards/{name}/model.safetensors")
+            assert hashlib.sha256(data).hexdigest() == ganzoo.get_entry(name).sha256
+            assert f"ganzoo/model_cards/{name}/config.json" in names
+        assert {"ganzoo/evaluators/mnist-classifier.safetensors", "ganzoo/evaluators/fashion-classifier.safetensors"} <= names
