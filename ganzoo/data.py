@@ -35,6 +35,12 @@ class ImageDataset:
         return self.images.shape[0]
 
     @property
+    def name(self) -> str:
+        """The data set's folder name (the folder holding an IDX file, or the image folder)."""
+        path = Path(self.source)
+        return path.parent.name if path.is_file() else path.name
+
+    @property
     def num_classes(self) -> int | None:
         return None if self.labels is None else int(self.labels.max()) + 1
 

@@ -227,6 +227,7 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
     result = {
         "n": n, "seed": seed,
+        "fid_samples": half,    # FID, KID, precision and recall: this many samples vs as many held-out images
         "class_share": [round(float(s), 4) for s in share],
         "class_share_min": float(share.min()), "class_share_max": float(share.max()),
         "classes_covered": int((share >= 0.01).sum()),

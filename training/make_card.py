@@ -127,8 +127,9 @@ ganzoo.make_grid(images).save("grid.png")
 {results['n']:,} samples, seed {results['seed']}, judged by a {results['evaluator']} classifier (sha256
 `{results['evaluator_sha256'][:16]}...`, {results['evaluator_heldout_accuracy']:.1%} on {HELDOUT[meta['dataset']]}) against
 those held-out images (sha256 `{results['reference_sha256'][:16]}...`), which the generator never saw as
-evaluation data. The floor is the same metric between two halves of the real held-out images: what a
-perfect generator would score.
+evaluation data. FID, KID, precision and recall compare {results.get('fid_samples', 'the first'):,} samples with as many
+held-out images; the floor is the same metric between the two halves of the real held-out images,
+the same sizes on both sides: what a perfect generator would score.
 
 | metric | value | real-vs-real floor | how to read it |
 | --- | --- | --- | --- |

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -170,7 +171,7 @@ class Trainer:
             raise TrainingError(f"{cfg.family} with num_classes={self.model_cfg.num_classes} needs labels in "
                                 f"0..{self.model_cfg.num_classes - 1}; {data.source!r} has "
                                 f"{'none' if data.labels is None else data.num_classes}")
-        self.dataset_source = data.source
+        self.dataset_name = data.name
         self.images = data.images.to(self.device)                      # uint8 (N, C, H, W), held on the device
         self.labels = data.labels.to(self.device) if self.conditional else None
         world = self.acc.num_processes
@@ -372,7 +373,7 @@ class Trainer:
         self.G.train()
         self.D.train()
         t0, s0, started = time.perf_counter(), self.step, time.perf_counter()
-        with open(log_path, "a") if acc.is_main_process else open(_devnull(), "w") as logf:
+        with open(log_path, "a") if acc.is_main_process else open(os.devnull, "w") as logf:
             while self.step < self.total_steps:
                 epoch_before = self.step * cfg.d_steps // self.steps_per_epoch
                 self.train_step()
@@ -406,8 +407,7 @@ class Trainer:
 
     def _export(self, seconds: float) -> None:
         g = self.generator_for_export()
-        ganzoo.save_pretrained(g, self.out, name=self.cfg.name, dataset=Path(self.dataset_source).parent.name
-                               if Path(self.dataset_source).is_file() else Path(self.dataset_source).name,
+        ganzoo.save_pretrained(g, self.out, name=self.cfg.name, dataset=self.dataset_name,
                                training={"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
                                          "seed": self.cfg.seed, "ema": self.ema is not None})
         summary = {"steps": self.step, "seconds_this_session": round(seconds, 2), "device": _device_name(self.device),
@@ -418,11 +418,6 @@ class Trainer:
         label = 0 if trained.num_classes is not None else None
         ganzoo.save_gif(ganzoo.interpolate(trained, start=0, end=1, steps=24, labels=label),
                         self.out / "interpolation.gif", fps=12, boomerang=True)
-
-
-def _devnull() -> str:
-    import os
-    return os.devnull
 
 
 def _device_name(device: torch.device) -> str:
