@@ -18,9 +18,9 @@ import torch
 
 from . import __version__
 from .errors import (ChecksumMismatchError, CorruptWeightsError, HubUnavailableError, InvalidConfigError,
-                     MissingFilesError, RevisionNotFoundError, UnknownModelError, WeightsMismatchError)
+                     MissingFilesError, RevisionNotFoundError, WeightsMismatchError)
 from .models import FAMILIES, ImageGenerator, build_generator, family_of, make_config
-from .registry import get_entry, list_models
+from .registry import get_entry, list_models, unknown_model
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ def load(name_or_path: str | os.PathLike, *, revision: str | None = None, device
     elif os.sep in spec or spec.startswith("."):
         raise MissingFilesError(f"folder {spec!r} does not exist; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     else:
-        get_entry(spec)  # raises UnknownModelError with the nearest names
-        raise UnknownModelError(spec)  # unreachable: get_entry raised
+        raise unknown_model(spec)
     g.name = spec
     return g.to(device=device, dtype=dtype).eval()
 

@@ -69,12 +69,17 @@ def list_models(pattern: str | None = None) -> list[str]:
     return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
+def unknown_model(name: str) -> UnknownModelError:
+    """The error for a name that is not in the zoo, with the nearest name and the valid ones."""
+    near = difflib.get_close_matches(name, _REGISTRY, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return UnknownModelError(f"unknown model {name!r}{hint} (valid: {', '.join(list_models())}; "
+                             "see ganzoo.list_models(), or give 'hf-hub:owner/repo' or a folder path)")
+
+
 def get_entry(name: str) -> ZooEntry:
     if name not in _REGISTRY:
-        near = difflib.get_close_matches(name, _REGISTRY, n=1, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
-        raise UnknownModelError(f"unknown model {name!r}{hint} (valid: {', '.join(list_models())}; "
-                                "see ganzoo.list_models(), or give 'hf-hub:owner/repo' or a folder path)")
+        raise unknown_model(name)
     return _REGISTRY[name]
 
 

@@ -129,19 +129,16 @@ def test_not_safetensors(saved):
         ganzoo.load(saved)
 
 
-def test_shape_mismatch_lists_keys(saved):
+@pytest.mark.parametrize("option,value,match", [
+    ("ngf", 16, r"shape mismatches net\.0\.weight: file \(8, 16, 7, 7\) vs model \(8, 32, 7, 7\)"),
+    ("extra_layers", 1, r"missing keys \['net\.7\.bias', .*\]; unexpected keys \['net\.6\.bias'\]; "
+                        r"shape mismatches net\.3\.weight"),
+])
+def test_weights_that_do_not_fit_list_the_keys(saved, option, value, match):
     meta = json.loads((saved / "config.json").read_text())
-    meta["config"]["ngf"] = 16
+    meta["config"][option] = value
     (saved / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(ganzoo.WeightsMismatchError, match=r"shape mismatches net\.0\.weight: file \(8, 16, 7, 7\) vs model \(8, 32, 7, 7\)"):
-        ganzoo.load(saved)
-
-
-def test_missing_and_unexpected_keys(saved):
-    meta = json.loads((saved / "config.json").read_text())
-    meta["config"]["extra_layers"] = 1
-    (saved / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(ganzoo.WeightsMismatchError, match=r"missing keys \['net\.7\.bias', .*\]; unexpected keys \['net\.6\.bias'\]; shape mismatches net\.3\.weight"):
+    with pytest.raises(ganzoo.WeightsMismatchError, match=match):
         ganzoo.load(saved)
 
 
