@@ -106,7 +106,7 @@ def build(run: Path, eval_path: Path, out_root: Path) -> Path:
 # {name}
 
 {ganzoo.get_entry(name).description if name in ganzoo.list_models() else meta['family']}, trained on {dataset_name}
-with [ganzoo](https://github.com/ganzoo/ganzoo). Generator only: {sum(p.numel() for p in g.parameters()):,} parameters,
+with ganzoo (`pip install ganzoo`). Generator only: {sum(p.numel() for p in g.parameters()):,} parameters,
 images {g.image_shape[1]}x{g.image_shape[2]}, latent size {g.latent_dim}{f', {g.num_classes} classes' if conditional else ''}.
 
 ![samples](samples.png)
