@@ -111,13 +111,14 @@ register(ZooEntry(
     name="cgan-mnist",
     family="cgan",
     config={"num_classes": 10, "latent_dim": 64, "embed_dim": 32, "ngf": 64, "ndf": 64, "feature_dim": 256,
-            "channels": 1, "image_size": 28, "aux_classifier": True, "class_names": list(MNIST_DIGITS)},
+            "channels": 1, "image_size": 28, "aux_classifier": True, "extra_layers": 1,
+            "class_names": list(MNIST_DIGITS)},
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     num_classes=10,
     class_names=MNIST_DIGITS,
     hub_repo="ganzoo/cgan-mnist",
-    sha256="9ae2c500dab8aed1347f0af8f55b75c09b6a950502a3fefbf5290e99e42c3469",
+    sha256="b181cd6450ab0181188a42f9298db11dfbfca07436a026c93ba1db68f7eea76b",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
 

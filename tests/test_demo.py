@@ -51,7 +51,7 @@ def test_arithmetic_strip():
 
 def test_about_names_the_weights():
     text = demo.about("cgan-mnist")
-    assert "sha256 `9ae2c500" in text and "hf-hub:ganzoo/cgan-mnist@main" in text and "## Evaluation" in text
+    assert "sha256 `b181cd64" in text and "hf-hub:ganzoo/cgan-mnist@main" in text and "## Evaluation" in text
 
 
 @pytest.mark.parametrize("call,message", [
