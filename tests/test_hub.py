@@ -256,3 +256,14 @@ if __name__ == "__main__":   # regenerate tests/golden.json after retraining the
     GOLDEN.write_text(json.dumps({n: {"sha256": digest(golden_samples(ganzoo.load(n))),
                                       "slice": [round(float(v), 5) for v in golden_samples(ganzoo.load(n))[0, 0, 14, 10:16]]}
                                   for n in ganzoo.list_models()}, indent=2) + "\n")
+
+
+def test_import_ganzoo_stays_light():
+    """Cold start: importing ganzoo and loading a zoo model pulls in neither the Hub client nor gradio."""
+    out = run_python("""
+        import sys, ganzoo
+        ganzoo.load("dcgan-mnist").sample(2, seed=0)
+        print(sorted(m for m in ("huggingface_hub", "gradio", "matplotlib", "accelerate") if m in sys.modules))
+    """, {"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
