@@ -104,7 +104,7 @@ register(ZooEntry(
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-mnist",
-    sha256="5e68c89bb83799e203cf601cde07fdd6b5262d1163ddce6fcf63e117b928ad6b",
+    sha256="111a4f2bc6f0f7e30100a38d2a96a594785973ca2221c631edd1840c1c946e0a",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
