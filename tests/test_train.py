@@ -174,6 +174,10 @@ def test_command_line(digits_dir, tmp_path, capsys):
     code = train.main([str(REPO / "training/configs/vanilla-mnist.yaml"), f"data={digits_dir}", "max_steps=3",
                        "batch_size=32", "model.hidden_dim=8", "--out", str(tmp_path / "v")])
     assert code == 0 and ganzoo.load(tmp_path / "v").num_classes is None
+    # overrides may also follow --out (argparse's plain parse_args refused that order)
+    assert train.main([str(REPO / "training/configs/vanilla-mnist.yaml"), "--out", str(tmp_path / "w"),
+                       f"data={digits_dir}", "max_steps=2", "batch_size=32", "model.hidden_dim=4"]) == 0
+    assert ganzoo.load(tmp_path / "w").config.hidden_dim == 4
     assert train.main([str(REPO / "training/configs/vanilla-mnist.yaml"), "data=/nope", "--out", str(tmp_path)]) == 2
     assert train.main([str(tmp_path / "missing.yaml")]) == 2
 

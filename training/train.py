@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="key=value settings that override the recipe (model.ngf=32)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     p.add_argument("--out", help="output folder (default runs/NAME)")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)   # overrides may come before or after --out/--resume
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(args.config, args.overrides + ([f"out={args.out}"] if args.out else []))
