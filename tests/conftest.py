@@ -118,7 +118,9 @@ def hub_mirror(tmp_path_factory):
         offline = true
     """))
     log = open(root / "olah.log", "w")
-    proc = subprocess.Popen(["olah-cli", "-c", str(root / "olah.toml")], stdout=log, stderr=subprocess.STDOUT)
+    # cwd: olah writes its own ./logs folder, which belongs in the test's tmp dir, not the checkout
+    proc = subprocess.Popen(["olah-cli", "-c", str(root / "olah.toml")], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=root)
     try:
         wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}"
