@@ -1,0 +1,29 @@
+"""Generated model cards say what was measured and how to reproduce it."""
+import json
+import re
+import shlex
+
+import pytest
+
+import ganzoo
+from tests.conftest import REPO
+from training.make_card import quality_notes
+from training.train import load_config
+
+
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_card_command_reproduces_the_shipped_run(name):
+    folder = ganzoo.get_entry(name).folder
+    command = re.search(r"`python training/train.py ([^`]+)`", (folder / "README.md").read_text()).group(1)
+    recipe, *overrides = shlex.split(command)
+    cfg = load_config(REPO / recipe, overrides)
+    trained = json.loads((folder / "config.json").read_text())["training"]
+    assert cfg.epochs == trained["epochs"] and cfg.seed == trained["seed"]
+    assert ganzoo.make_config(ganzoo.get_entry(name).family, cfg.model) == ganzoo.load(name).config
+
+
+def test_quality_notes_follow_the_figures():
+    within = quality_notes({"fid": 3.0, "fid_floor": 2.0, "recall": 0.8, "recall_floor": 0.85})
+    above = quality_notes({"fid": 9.0, "fid_floor": 1.0, "recall": 0.5, "recall_floor": 0.85})
+    assert "1.5x the real-vs-real floor" in within and "within the zoo's bar" in within and "Recall" not in within
+    assert "9.0x" in above and "above the zoo's bar" in above and "Recall is 0.5 against 0.85" in above
