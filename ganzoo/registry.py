@@ -131,7 +131,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="ad5828e5bce9b418b7e7042268977f98a1eac0254ec51d1e4da4d20564175f18",
+    sha256="32cb3719fe26a69ec15efa34354dcab09f3b15f14adc975e47391fa705eb66c7",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
@@ -145,6 +145,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
-    sha256="07178dd9c09a39854934a71f57e1fc71559362e54833bea2c0ea10827e4cdfab",
+    sha256="3a338208289b7b9e9851d6293ad3608455227a4b1c29e310f0a962303c0180fe",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
