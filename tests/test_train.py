@@ -88,8 +88,12 @@ def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp
     assert ckpt.load_checkpoint(tmp_path / "cut" / ckpt.CHECKPOINT_NAME)["step"] == 8
     resumed = Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra), resume=True)
     assert resumed.step == 8
+    before = ckpt.load_checkpoint(tmp_path / "cut" / ckpt.CHECKPOINT_NAME)["seconds"]
+    assert before > 0 and resumed.seconds_before == before    # the time before the crash is kept
     out = resumed.run()
     assert weights(out) == weights(full)
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["seconds_total"] == pytest.approx(before + summary["seconds_this_session"], abs=0.02)
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))                 # lines past the checkpoint were dropped
 

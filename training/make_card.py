@@ -168,7 +168,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 ## Training
 
 `python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}` ({summary['steps']:,} generator steps,
-{summary['seconds_this_session'] / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
+{summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
 
 | setting | value |
 | --- | --- |

@@ -153,6 +153,7 @@ class Trainer:
         from accelerate import Accelerator
 
         self.cfg = cfg
+        self.seconds_before, self.session_start = 0.0, None   # wall time of earlier sessions (resume)
         # cpu=True also when there is no GPU: only then does accelerate join the processes of a
         # multi-process CPU launch (torchrun / accelerate launch) instead of running N separate runs.
         self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu or not torch.cuda.is_available())
@@ -216,7 +217,8 @@ class Trainer:
                 "G": unwrap(self.G).state_dict(), "D": unwrap(self.D).state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "seconds": self.seconds_before + (time.perf_counter() - self.session_start if self.session_start else 0.0)}
 
     def _resume(self) -> None:
         path = self.out / CHECKPOINT_NAME
@@ -237,6 +239,12 @@ class Trainer:
         self.rng.set_state(st["rng"])
         torch.set_rng_state(st["torch_rng"])
         self.step = st["step"]
+        self.seconds_before = float(st.get("seconds", 0.0))   # training time of the earlier sessions
+        if "seconds" not in st:                                # checkpoints written before it was recorded
+            summary = self.out / "train_summary.json"
+            old = json.loads(summary.read_text()) if summary.is_file() else {}
+            self.seconds_before = old.get("seconds_total", old.get("seconds_this_session", 0.0)) \
+                if old.get("steps") == self.step else 0.0
         log.info("resumed from %s at step %d", path, self.step)
 
     def save_checkpoint(self) -> None:
@@ -373,6 +381,7 @@ class Trainer:
         self.G.train()
         self.D.train()
         t0, s0, started = time.perf_counter(), self.step, time.perf_counter()
+        self.session_start = started
         with open(log_path, "a") if acc.is_main_process else open(os.devnull, "w") as logf:
             while self.step < self.total_steps:
                 epoch_before = self.step * cfg.d_steps // self.steps_per_epoch
@@ -410,7 +419,8 @@ class Trainer:
         ganzoo.save_pretrained(g, self.out, name=self.cfg.name, dataset=self.dataset_name,
                                training={"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
                                          "seed": self.cfg.seed, "ema": self.ema is not None})
-        summary = {"steps": self.step, "seconds_this_session": round(seconds, 2), "device": _device_name(self.device),
+        summary = {"steps": self.step, "seconds_this_session": round(seconds, 2),
+                   "seconds_total": round(self.seconds_before + seconds, 2), "device": _device_name(self.device),
                    "num_processes": self.acc.num_processes, "torch": torch.__version__}
         (self.out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         plot_losses(self.out / "log.jsonl", self.out / "loss_curve.png")
