@@ -1,4 +1,5 @@
 """Generated model cards say what was measured and how to reproduce it."""
+import dataclasses
 import json
 import re
 import shlex
@@ -7,15 +8,16 @@ import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import quality_notes
+from training.make_card import quality_notes, training_command
 from training.train import load_config
 
 
 @pytest.mark.parametrize("name", ganzoo.list_models())
 def test_card_command_reproduces_the_shipped_run(name):
     folder = ganzoo.get_entry(name).folder
-    command = re.search(r"`python training/train.py ([^`]+)`", (folder / "README.md").read_text()).group(1)
-    recipe, *overrides = shlex.split(command)
+    # one command, or the first one and a --resume that extended it: the last one holds every setting
+    command = re.findall(r"`python training/train.py ([^`]+)`", (folder / "README.md").read_text())[-1]
+    recipe, *overrides = [a for a in shlex.split(command) if a != "--resume"]
     cfg = load_config(REPO / recipe, overrides)
     trained = json.loads((folder / "config.json").read_text())["training"]
     assert cfg.epochs == trained["epochs"] and cfg.seed == trained["seed"]
@@ -27,3 +29,15 @@ def test_quality_notes_follow_the_figures():
     above = quality_notes({"fid": 9.0, "fid_floor": 1.0, "recall": 0.5, "recall_floor": 0.85})
     assert "1.5x the real-vs-real floor" in within and "within the zoo's bar" in within and "Recall" not in within
     assert "9.0x" in above and "above the zoo's bar" in above and "Recall is 0.5 against 0.85" in above
+
+
+def test_a_resumed_run_shows_both_commands_and_they_parse_back():
+    recipe = "training/configs/cgan-fashion.yaml"
+    first = dataclasses.asdict(load_config(REPO / recipe, ["sample_epochs=[1,5,-1]", "mixed_precision=bf16"]))
+    final = {**first, "epochs": 64}
+    text = training_command("cgan-fashion", final, first)
+    commands = re.findall(r"`python training/train.py ([^`]+)`", text)
+    assert len(commands) == 2 and commands[1].endswith("--resume epochs=64")
+    _, *overrides = [a for a in shlex.split(commands[1]) if a != "--resume"]
+    cfg = load_config(REPO / recipe, overrides)
+    assert cfg.epochs == 64 and list(cfg.sample_epochs) == [1, 5, -1] and cfg.mixed_precision == "bf16"

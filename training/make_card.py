@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -64,6 +65,15 @@ LIMITATIONS = {
 HELDOUT = {"mnist-10k": "2,000 held-out digits", "fashion-mnist": "the 10,000 test images"}
 
 
+def shell_value(v) -> str:
+    """A value as one shell word that load_config parses back: true, [1,5,-1]."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(shell_value(x) for x in v) + "]"
+    return str(v)
+
+
 def command_overrides(name: str, train_cfg: dict) -> str:
     """The key=value overrides this run used on top of its recipe (data and output paths aside)."""
     recipe = REPO / "training" / "configs" / f"{name}.yaml"
@@ -71,9 +81,10 @@ def command_overrides(name: str, train_cfg: dict) -> str:
         return ""
     base = dataclasses.asdict(load_config(recipe))
     same = lambda a, b: (list(a) == list(b)) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
-    diff = [f" {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in train_cfg.items()
+    diff = [" " + shlex.quote(f"{k}={shell_value(v)}") for k, v in train_cfg.items()
             if k not in ("data", "out", "model") and not same(base.get(k), v)]
-    diff += [f" model.{k}={v}" for k, v in train_cfg.get("model", {}).items() if base["model"].get(k) != v]
+    diff += [" " + shlex.quote(f"model.{k}={shell_value(v)}") for k, v in train_cfg.get("model", {}).items()
+             if base["model"].get(k) != v]
     return "".join(diff)
 
 
@@ -91,7 +102,16 @@ def quality_notes(results: dict) -> str:
     return "\n".join(notes)
 
 
-def build(run: Path, eval_path: Path, out_root: Path) -> Path:
+def training_command(name: str, train_cfg: dict, first_cfg: dict | None) -> str:
+    """How the run was launched: one command, or the first one and the --resume that extended it."""
+    if first_cfg is None:
+        return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
+    extended = "".join(f" {k}={train_cfg[k]}" for k in ("epochs", "max_steps") if train_cfg.get(k) != first_cfg.get(k))
+    return (f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}`, then "
+            f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)} --resume{extended}`")
+
+
+def build(run: Path, eval_path: Path, out_root: Path, resumed_from: Path | None = None) -> Path:
     g = ganzoo.load(run)
     meta = json.loads((run / "config.json").read_text())
     name = meta.get("name") or run.name
@@ -100,6 +120,7 @@ def build(run: Path, eval_path: Path, out_root: Path) -> Path:
     results = json.loads(eval_path.read_text())
     train_cfg = yaml.safe_load((run / "train_config.yaml").read_text())
     summary = json.loads((run / "train_summary.json").read_text())
+    first_cfg = yaml.safe_load((resumed_from / "train_config.yaml").read_text()) if resumed_from else None
     dataset_id, dataset_name = DATASETS.get(meta.get("dataset", ""), (meta.get("dataset", "unknown"), meta.get("dataset", "")))
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +188,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 
 ## Training
 
-`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}` ({summary['steps']:,} generator steps,
+{training_command(name, train_cfg, first_cfg)} ({summary['steps']:,} generator steps,
 {summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
 
 | setting | value |
@@ -198,8 +219,10 @@ def main(argv=None) -> int:
     p.add_argument("run", type=Path)
     p.add_argument("--eval", type=Path, required=True, help="JSON written by training/evaluate.py")
     p.add_argument("--out", type=Path, default=REPO / "model_cards")
+    p.add_argument("--resumed-from", type=Path, help="the run folder as it was before RUN was extended with "
+                   "--resume epochs=N (a copy), so the card shows both commands")
     args = p.parse_args(argv)
-    build(args.run, args.eval, args.out)
+    build(args.run, args.eval, args.out, args.resumed_from)
     return 0
 
 
