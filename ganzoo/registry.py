@@ -131,7 +131,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="32cb3719fe26a69ec15efa34354dcab09f3b15f14adc975e47391fa705eb66c7",
+    sha256="1022754ea1192beec83f8a6b82f8134daf58f5dbbf844cc587f37a5150c8021b",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
@@ -145,6 +145,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
-    sha256="3a338208289b7b9e9851d6293ad3608455227a4b1c29e310f0a962303c0180fe",
+    sha256="76f6f4753c73e8ddac40e02ea7de5c1d3e955158906c342af7a62bd2b7791c55",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
