@@ -106,9 +106,9 @@ def training_command(name: str, train_cfg: dict, first_cfg: dict | None) -> str:
     """How the run was launched: one command, or the first one and the --resume that extended it."""
     if first_cfg is None:
         return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
+    first = f"python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
     extended = "".join(f" {k}={train_cfg[k]}" for k in ("epochs", "max_steps") if train_cfg.get(k) != first_cfg.get(k))
-    return (f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}`, then "
-            f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)} --resume{extended}`")
+    return f"`{first}`, then `{first} --resume{extended}`"
 
 
 def build(run: Path, eval_path: Path, out_root: Path, resumed_from: Path | None = None) -> Path:
