@@ -12,13 +12,17 @@ from training.make_card import quality_notes, training_command
 from training.train import load_config
 
 
+def config_of_last_command(text: str):
+    """The settings of a card's last training command (the --resume one, when the run was extended)."""
+    command = re.findall(r"`python training/train.py ([^`]+)`", text)[-1]
+    recipe, *overrides = [a for a in shlex.split(command) if a != "--resume"]
+    return load_config(REPO / recipe, overrides)
+
+
 @pytest.mark.parametrize("name", ganzoo.list_models())
 def test_card_command_reproduces_the_shipped_run(name):
     folder = ganzoo.get_entry(name).folder
-    # one command, or the first one and a --resume that extended it: the last one holds every setting
-    command = re.findall(r"`python training/train.py ([^`]+)`", (folder / "README.md").read_text())[-1]
-    recipe, *overrides = [a for a in shlex.split(command) if a != "--resume"]
-    cfg = load_config(REPO / recipe, overrides)
+    cfg = config_of_last_command((folder / "README.md").read_text())
     trained = json.loads((folder / "config.json").read_text())["training"]
     assert cfg.epochs == trained["epochs"] and cfg.seed == trained["seed"]
     assert ganzoo.make_config(ganzoo.get_entry(name).family, cfg.model) == ganzoo.load(name).config
@@ -38,6 +42,5 @@ def test_a_resumed_run_shows_both_commands_and_they_parse_back():
     text = training_command("cgan-fashion", final, first)
     commands = re.findall(r"`python training/train.py ([^`]+)`", text)
     assert len(commands) == 2 and commands[1].endswith("--resume epochs=64")
-    _, *overrides = [a for a in shlex.split(commands[1]) if a != "--resume"]
-    cfg = load_config(REPO / recipe, overrides)
+    cfg = config_of_last_command(text)
     assert cfg.epochs == 64 and list(cfg.sample_epochs) == [1, 5, -1] and cfg.mixed_precision == "bf16"

@@ -380,8 +380,8 @@ class Trainer:
                    desc=cfg.name, dynamic_ncols=True)
         self.G.train()
         self.D.train()
-        t0, s0, started = time.perf_counter(), self.step, time.perf_counter()
-        self.session_start = started
+        t0, s0 = time.perf_counter(), self.step
+        self.session_start = t0
         with open(log_path, "a") if acc.is_main_process else open(os.devnull, "w") as logf:
             while self.step < self.total_steps:
                 epoch_before = self.step * cfg.d_steps // self.steps_per_epoch
@@ -411,7 +411,7 @@ class Trainer:
         if acc.is_main_process:
             if last_epoch in sample_epochs:
                 self.save_samples(last_epoch)
-            self._export(time.perf_counter() - started)
+            self._export(time.perf_counter() - self.session_start)
         return self.out
 
     def _export(self, seconds: float) -> None:
