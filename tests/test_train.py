@@ -15,6 +15,7 @@ import ganzoo
 from tests.conftest import REPO, TINY
 from training import checkpoint as ckpt
 from training import train
+from training.export_checkpoint import main as export_main
 from training.train import TrainingError, Trainer, load_config
 
 TINY_MODEL = {"vanilla": ["model.hidden_dim=8"], "dcgan": ["model.ngf=8", "model.ndf=8"],
@@ -96,6 +97,24 @@ def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp
     assert summary["seconds_total"] == pytest.approx(before + summary["seconds_this_session"], abs=0.02)
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))                 # lines past the checkpoint were dropped
+
+
+@pytest.mark.parametrize("family", ["dcgan", "vanilla"])
+@pytest.mark.parametrize("ema_decay", [0.999, 0])
+def test_export_checkpoint_gives_the_generator_the_run_exports(family, ema_decay, digits_dir, tmp_path, capsys):
+    out = Trainer(recipe(family, digits_dir, tmp_path / "run", f"ema_decay={ema_decay}")).run()
+    assert export_main([str(out)]) == 0
+    folder = Path(capsys.readouterr().out.strip())
+    assert folder == out / "step-000020"
+    exported, final = ganzoo.load(folder), ganzoo.load(out)
+    assert exported.config == final.config
+    assert torch.equal(exported.sample(16, seed=3), final.sample(16, seed=3))
+    assert json.loads((folder / "config.json").read_text())["training"]["steps"] == 20
+
+
+def test_export_checkpoint_without_a_checkpoint(tmp_path, capsys):
+    assert export_main([str(tmp_path)]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err
 
 
 def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):

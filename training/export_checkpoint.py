@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Write the generator of a training checkpoint as a folder that ganzoo.load reads.
+
+    python training/export_checkpoint.py runs/cgan-fashion            # -> runs/cgan-fashion/step-NNNNNN
+    python training/export_checkpoint.py runs/cgan-fashion --out /tmp/cgan-now
+    python training/evaluate.py runs/cgan-fashion/step-NNNNNN --evaluator fashion ...
+
+A run writes model.safetensors only when it ends; this reads OUT/checkpoint.safetensors
+(written atomically, so it is safe while the run goes on) and exports the EMA generator
+when the run keeps one, as the run's own export does.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import ganzoo  # noqa: E402
+from ganzoo.models import build_generator, make_config  # noqa: E402
+from training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint  # noqa: E402
+
+EMA_PREFIX = "module."   # torch.optim.swa_utils.AveragedModel keeps the averaged model as .module
+
+
+def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
+    """Export RUN/checkpoint.safetensors; returns the folder written (default RUN/step-NNNNNN)."""
+    run = Path(run)
+    st = load_checkpoint(run / CHECKPOINT_NAME)
+    cfg, step = st["config"], st["step"]
+    G = build_generator(cfg["family"], make_config(cfg["family"], cfg["model"]))
+    if st["ema"] is not None:
+        weights = {k.removeprefix(EMA_PREFIX): v for k, v in st["ema"].items() if k.startswith(EMA_PREFIX)}
+    else:
+        weights = st["G"]
+    G.load_state_dict(weights)
+    folder = Path(out) if out is not None else run / f"step-{step:06d}"
+    return ganzoo.save_pretrained(G.eval(), folder, name=cfg["name"], data=cfg["data"],
+                                  training={"steps": step, "seed": cfg["seed"], "ema": st["ema"] is not None,
+                                            "checkpoint": str(run / CHECKPOINT_NAME)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="a training output folder holding checkpoint.safetensors")
+    p.add_argument("--out", help="folder to write (default RUN/step-NNNNNN)")
+    args = p.parse_args(argv)
+    try:
+        print(export_checkpoint(args.run, args.out))
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
