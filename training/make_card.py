@@ -79,7 +79,11 @@ def command_overrides(name: str, train_cfg: dict) -> str:
     recipe = REPO / "training" / "configs" / f"{name}.yaml"
     if not recipe.exists():
         return ""
-    base = dataclasses.asdict(load_config(recipe))
+    return overrides_between(dataclasses.asdict(load_config(recipe)), train_cfg)
+
+
+def overrides_between(base: dict, train_cfg: dict) -> str:
+    """The key=value settings that turn ``base`` into ``train_cfg``, as shell words."""
     same = lambda a, b: (list(a) == list(b)) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
     diff = [" " + shlex.quote(f"{k}={shell_value(v)}") for k, v in train_cfg.items()
             if k not in ("data", "out", "model") and not same(base.get(k), v)]
@@ -102,16 +106,19 @@ def quality_notes(results: dict) -> str:
     return "\n".join(notes)
 
 
-def training_command(name: str, train_cfg: dict, first_cfg: dict | None) -> str:
-    """How the run was launched: one command, or the first one and the --resume that extended it."""
-    if first_cfg is None:
+def training_command(name: str, train_cfg: dict, earlier_cfgs: list[dict] = ()) -> str:
+    """How the run was launched: one command, or the first one and each --resume that extended it.
+
+    ``earlier_cfgs`` are the settings of the run before each extension, oldest first."""
+    if not earlier_cfgs:
         return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
+    first_cfg = earlier_cfgs[0]
     first = f"python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
-    extended = "".join(f" {k}={train_cfg[k]}" for k in ("epochs", "max_steps") if train_cfg.get(k) != first_cfg.get(k))
-    return f"`{first}`, then `{first} --resume{extended}`"
+    resumes = [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg in [*earlier_cfgs[1:], train_cfg]]
+    return ", then ".join(f"`{c}`" for c in [first, *resumes])
 
 
-def build(run: Path, eval_path: Path, out_root: Path, resumed_from: Path | None = None) -> Path:
+def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
     g = ganzoo.load(run)
     meta = json.loads((run / "config.json").read_text())
     name = meta.get("name") or run.name
@@ -120,7 +127,7 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: Path | None 
     results = json.loads(eval_path.read_text())
     train_cfg = yaml.safe_load((run / "train_config.yaml").read_text())
     summary = json.loads((run / "train_summary.json").read_text())
-    first_cfg = yaml.safe_load((resumed_from / "train_config.yaml").read_text()) if resumed_from else None
+    earlier_cfgs = [yaml.safe_load((r / "train_config.yaml").read_text()) for r in resumed_from]
     dataset_id, dataset_name = DATASETS.get(meta.get("dataset", ""), (meta.get("dataset", "unknown"), meta.get("dataset", "")))
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
@@ -188,7 +195,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 
 ## Training
 
-{training_command(name, train_cfg, first_cfg)} ({summary['steps']:,} generator steps,
+{training_command(name, train_cfg, earlier_cfgs)} ({summary['steps']:,} generator steps,
 {summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
 
 | setting | value |
@@ -219,8 +226,9 @@ def main(argv=None) -> int:
     p.add_argument("run", type=Path)
     p.add_argument("--eval", type=Path, required=True, help="JSON written by training/evaluate.py")
     p.add_argument("--out", type=Path, default=REPO / "model_cards")
-    p.add_argument("--resumed-from", type=Path, help="the run folder as it was before RUN was extended with "
-                   "--resume epochs=N (a copy), so the card shows both commands")
+    p.add_argument("--resumed-from", type=Path, action="append", default=[],
+                   help="a copy of the run folder as it was before RUN was extended with --resume epochs=N, so the "
+                   "card shows every command; repeat it, oldest first, for a run extended more than once")
     args = p.parse_args(argv)
     build(args.run, args.eval, args.out, args.resumed_from)
     return 0
