@@ -1,11 +1,15 @@
 """The shipped zoo still meets its quality bars, judged by the shipped classifiers (MNIST:
 99.1% on 2,000 held-out digits; Fashion-MNIST: 93.1% on its test set). Needs no data set:
 only samples and the classifiers."""
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
 import ganzoo
 from ganzoo import metrics
+from tests.conftest import REPO
 
 N = 5000
 
@@ -63,3 +67,23 @@ def test_samples_are_not_copies_of_each_other(name):
     x = ganzoo.load(name).sample(400, seed=5)
     d = metrics.nearest_distances(x[:200], x[200:])
     assert d.min() > 1.0
+
+
+# Where the data sets are on these machines (`apt-get install dataset-fashion-mnist` for Fashion).
+DATA = {"mnist-10k": REPO.parent / "shared" / "data" / "mnist-10k",
+        "fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ganzoo.list_models())
+def test_card_figures_are_what_the_shipped_weights_score(name):
+    """Every figure of a card, measured again from the bundled weights against the real data."""
+    data = DATA[ganzoo.get_entry(name).dataset]
+    if not data.is_dir():
+        pytest.skip(f"{data} is not on this machine")
+    card = json.loads((ganzoo.get_entry(name).folder / "eval.json").read_text())
+    now = metrics.evaluate_model(name, data, n=card["n"], seed=card["seed"])
+    assert (now["reference_sha256"], now["evaluator_sha256"]) == (card["reference_sha256"], card["evaluator_sha256"])
+    for key in ("fid", "fid_floor", "precision", "recall", "class_share_min", "class_share_max", "class_accuracy"):
+        if key in card:
+            assert now[key] == pytest.approx(card[key], rel=0.01, abs=2e-3), key
