@@ -39,21 +39,23 @@ def test_a_resumed_run_shows_both_commands_and_they_parse_back():
     recipe = "training/configs/cgan-fashion.yaml"
     first = dataclasses.asdict(load_config(REPO / recipe, ["sample_epochs=[1,5,-1]", "mixed_precision=bf16"]))
     final = {**first, "epochs": 64}
-    text = training_command("cgan-fashion", final, [first])
+    text = training_command("cgan-fashion", final, [(first, 19_656)])
     commands = re.findall(r"`python training/train.py ([^`]+)`", text)
     assert len(commands) == 2 and commands[1].endswith("--resume epochs=64")
+    assert "` (to step 19,656), then `" in text
     cfg = config_of_last_command(text)
     assert cfg.epochs == 64 and list(cfg.sample_epochs) == [1, 5, -1] and cfg.mixed_precision == "bf16"
 
 
-def test_a_run_extended_twice_shows_every_command_in_order():
+def test_a_run_resumed_twice_shows_every_command_in_order():
     first = dataclasses.asdict(load_config(REPO / "training/configs/dcgan-fashion.yaml", ["channels_last=true"]))
     second = {**first, "epochs": 64, "out": "runs/elsewhere"}
     final = {**second, "epochs": 150, "checkpoint_every": 500}
-    text = training_command("dcgan-fashion", final, [first, second])
+    text = training_command("dcgan-fashion", final, [(first, 19_656), (second, 25_000)])   # second stopped early
     commands = re.findall(r"`python training/train.py ([^`]+)`", text)
     assert [c.split(".yaml")[1] for c in commands] == [
         " channels_last=true", " channels_last=true --resume epochs=64",
         " channels_last=true --resume epochs=150 checkpoint_every=500"]
+    assert re.findall(r"\(to step ([\d,]+)\)", text) == ["19,656", "25,000"]
     cfg = config_of_last_command(text)
     assert (cfg.epochs, cfg.checkpoint_every, cfg.channels_last) == (150, 500, True)

@@ -106,16 +106,18 @@ def quality_notes(results: dict) -> str:
     return "\n".join(notes)
 
 
-def training_command(name: str, train_cfg: dict, earlier_cfgs: list[dict] = ()) -> str:
+def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]] = ()) -> str:
     """How the run was launched: one command, or the first one and each --resume that extended it.
 
-    ``earlier_cfgs`` are the settings of the run before each extension, oldest first."""
-    if not earlier_cfgs:
+    ``earlier`` holds, oldest first, the settings of the run before each extension and the step
+    it had reached then (a stage may have been stopped before its last epoch, then resumed)."""
+    if not earlier:
         return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
-    first_cfg = earlier_cfgs[0]
+    first_cfg = earlier[0][0]
     first = f"python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
-    resumes = [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg in [*earlier_cfgs[1:], train_cfg]]
-    return ", then ".join(f"`{c}`" for c in [first, *resumes])
+    commands = [first] + [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg, _ in earlier[1:]]
+    stages = [f"`{c}` (to step {steps:,})" for c, (_, steps) in zip(commands, earlier)]
+    return ", then ".join([*stages, f"`{first} --resume{overrides_between(first_cfg, train_cfg)}`"])
 
 
 def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
@@ -127,7 +129,8 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
     results = json.loads(eval_path.read_text())
     train_cfg = yaml.safe_load((run / "train_config.yaml").read_text())
     summary = json.loads((run / "train_summary.json").read_text())
-    earlier_cfgs = [yaml.safe_load((r / "train_config.yaml").read_text()) for r in resumed_from]
+    earlier = [(yaml.safe_load((r / "train_config.yaml").read_text()),
+                json.loads((r / "train_summary.json").read_text())["steps"]) for r in resumed_from]
     dataset_id, dataset_name = DATASETS.get(meta.get("dataset", ""), (meta.get("dataset", "unknown"), meta.get("dataset", "")))
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +198,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 
 ## Training
 
-{training_command(name, train_cfg, earlier_cfgs)} ({summary['steps']:,} generator steps,
+{training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
 {summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
 
 | setting | value |
@@ -227,8 +230,9 @@ def main(argv=None) -> int:
     p.add_argument("--eval", type=Path, required=True, help="JSON written by training/evaluate.py")
     p.add_argument("--out", type=Path, default=REPO / "model_cards")
     p.add_argument("--resumed-from", type=Path, action="append", default=[],
-                   help="a copy of the run folder as it was before RUN was extended with --resume epochs=N, so the "
-                   "card shows every command; repeat it, oldest first, for a run extended more than once")
+                   help="a copy of the run folder (train_config.yaml, train_summary.json) as it was before RUN was "
+                   "resumed with other settings, so the card shows every command; repeat it, oldest first, for a "
+                   "run resumed more than once")
     args = p.parse_args(argv)
     build(args.run, args.eval, args.out, args.resumed_from)
     return 0
