@@ -145,6 +145,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
-    sha256="76f6f4753c73e8ddac40e02ea7de5c1d3e955158906c342af7a62bd2b7791c55",
+    sha256="f40d2cca5c064b757411126366575bad520eccdee0dd819e1ed4270ac672b166",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
