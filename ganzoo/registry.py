@@ -131,7 +131,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="1022754ea1192beec83f8a6b82f8134daf58f5dbbf844cc587f37a5150c8021b",
+    sha256="472a29a0bb5531df730023198b3a3db578530f1824255294ec0aea1033584877",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
