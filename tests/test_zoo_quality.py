@@ -14,11 +14,8 @@ from tests.conftest import REPO
 N = 5000
 
 
-JUDGES = {"mnist-10k": "mnist", "fashion-mnist": "fashion"}
-
-
 def judge_of(name: str):
-    return metrics.load_evaluator(JUDGES[ganzoo.get_entry(name).dataset])
+    return metrics.load_evaluator(metrics.EVALUATORS[ganzoo.get_entry(name).dataset])
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from torch.optim.swa_utils import AveragedModel  # noqa: E402
+
 import ganzoo  # noqa: E402
 from ganzoo.models import build_generator, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint  # noqa: E402
-
-EMA_PREFIX = "module."   # torch.optim.swa_utils.AveragedModel keeps the averaged model as .module
 
 
 def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
@@ -30,11 +30,12 @@ def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
     st = load_checkpoint(run / CHECKPOINT_NAME)
     cfg, step = st["config"], st["step"]
     G = build_generator(cfg["family"], make_config(cfg["family"], cfg["model"]))
-    if st["ema"] is not None:
-        weights = {k.removeprefix(EMA_PREFIX): v for k, v in st["ema"].items() if k.startswith(EMA_PREFIX)}
+    if st["ema"] is not None:       # the trainer's AveragedModel; loading into one maps its keys back
+        ema = AveragedModel(G, use_buffers=True)
+        ema.load_state_dict(st["ema"])
+        G = ema.module
     else:
-        weights = st["G"]
-    G.load_state_dict(weights)
+        G.load_state_dict(st["G"])
     folder = Path(out) if out is not None else run / f"step-{step:06d}"
     return ganzoo.save_pretrained(G.eval(), folder, name=cfg["name"], data=cfg["data"],
                                   training={"steps": step, "seed": cfg["seed"], "ema": st["ema"] is not None,

@@ -115,9 +115,10 @@ def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]]
         return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
     first_cfg = earlier[0][0]
     first = f"python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
-    commands = [first] + [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg, _ in earlier[1:]]
-    stages = [f"`{c}` (to step {steps:,})" for c, (_, steps) in zip(commands, earlier)]
-    return ", then ".join([*stages, f"`{first} --resume{overrides_between(first_cfg, train_cfg)}`"])
+    resumed = [cfg for cfg, _ in earlier[1:]] + [train_cfg]
+    commands = [first] + [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg in resumed]
+    reached = [f" (to step {steps:,})" for _, steps in earlier] + [""]
+    return ", then ".join(f"`{c}`{r}" for c, r in zip(commands, reached))
 
 
 def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
