@@ -69,6 +69,17 @@ class Interrupt(Exception):
     pass
 
 
+def test_resume_takes_the_learning_rates_and_betas_of_the_recipe_not_of_the_checkpoint(digits_dir, tmp_path):
+    Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=4", "checkpoint_every=4")).run()
+    resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=8", "lr_g=5e-5", "lr_d=1e-4",
+                             "betas=[0.0, 0.99]"), resume=True)
+    assert resumed.step == 4
+    assert [g["lr"] for g in resumed.opt_g.param_groups] == [5e-5]
+    assert [g["lr"] for g in resumed.opt_d.param_groups] == [1e-4]
+    assert resumed.opt_g.param_groups[0]["betas"] == (0.0, 0.99)
+    assert resumed.opt_g.state                      # Adam's moments still come from the checkpoint
+
+
 @pytest.mark.parametrize("family", ["dcgan", "cgan"])
 def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp_path, monkeypatch):
     extra = ("r1_gamma=1.0", "instance_noise=0.2", "label_smoothing=0.1", "d_steps=2", "max_steps=16",

@@ -236,6 +236,12 @@ class Trainer:
             self.ema.load_state_dict(st["ema"])
         self.opt_g.load_state_dict(st["opt_g"])
         self.opt_d.load_state_dict(st["opt_d"])
+        # load_state_dict restores the saved lr and betas; the recipe's (lr_g=... on --resume) win
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+                if "betas" in group:
+                    group["betas"] = self.cfg.betas
         self.rng.set_state(st["rng"])
         torch.set_rng_state(st["torch_rng"])
         self.step = st["step"]
