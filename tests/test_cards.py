@@ -8,7 +8,7 @@ import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import quality_notes, training_command
+from training.make_card import devices_line, quality_notes, training_command
 from training.train import load_config
 
 
@@ -59,3 +59,12 @@ def test_a_run_resumed_twice_shows_every_command_in_order():
     assert re.findall(r"\(to step ([\d,]+)\)", text) == ["19,656", "25,000"]
     cfg = config_of_last_command(text)
     assert (cfg.epochs, cfg.checkpoint_every, cfg.channels_last) == (150, 500, True)
+
+
+def test_the_device_line_names_each_machine_a_resumed_run_trained_on():
+    one, two = "cpu (x86_64, 1 threads)", "cpu (x86_64, 2 threads)"
+    assert devices_line([], {"device": two, "steps": 100}) == two
+    assert devices_line([{"device": two, "steps": 50}], {"device": two, "steps": 100}) == two
+    # the stage copies without a device (stopped by hand) count as the next stage's
+    stages = [{"device": one, "steps": 19_656}, {"device": one, "steps": 29_952}, {"steps": 44_500}]
+    assert devices_line(stages, {"device": two, "steps": 81_900}) == f"{one} to step 29,952, then {two}"

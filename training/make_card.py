@@ -121,6 +121,20 @@ def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]]
     return ", then ".join(f"`{c}`{r}" for c, r in zip(commands, reached))
 
 
+def devices_line(earlier: list[dict], last: dict) -> str:
+    """Where the run trained: one device, or each device and the step it trained to when a resumed run
+    changed machine or thread count (an earlier summary without a device is taken as the next one's)."""
+    stages = [(s["device"], s["steps"]) for s in earlier if "device" in s] + [(last["device"], last["steps"])]
+    merged = []
+    for device, steps in stages:
+        if merged and merged[-1][0] == device:
+            merged[-1] = (device, steps)
+        else:
+            merged.append((device, steps))
+    return ", then ".join(f"{d} to step {s:,}" for d, s in merged[:-1]) + (", then " if len(merged) > 1 else "") \
+        + merged[-1][0]
+
+
 def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
     g = ganzoo.load(run)
     meta = json.loads((run / "config.json").read_text())
@@ -130,8 +144,9 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
     results = json.loads(eval_path.read_text())
     train_cfg = yaml.safe_load((run / "train_config.yaml").read_text())
     summary = json.loads((run / "train_summary.json").read_text())
-    earlier = [(yaml.safe_load((r / "train_config.yaml").read_text()),
-                json.loads((r / "train_summary.json").read_text())["steps"]) for r in resumed_from]
+    earlier_summaries = [json.loads((r / "train_summary.json").read_text()) for r in resumed_from]
+    earlier = [(yaml.safe_load((r / "train_config.yaml").read_text()), s["steps"])
+               for r, s in zip(resumed_from, earlier_summaries)]
     dataset_id, dataset_name = DATASETS.get(meta.get("dataset", ""), (meta.get("dataset", "unknown"), meta.get("dataset", "")))
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
@@ -200,7 +215,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 ## Training
 
 {training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
-{summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {summary['device']}, torch {summary['torch']}).
+{summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {devices_line(earlier_summaries, summary)}, torch {summary['torch']}).
 
 | setting | value |
 | --- | --- |
