@@ -8,6 +8,8 @@ safetensors in ganzoo/evaluators/. From its predictions and penultimate features
 - requested-class accuracy (conditional models), overall and per class
 - FID in the classifier's feature space (Frechet distance of Gaussian fits) and KID (unbiased
   MMD with a cubic polynomial kernel, Binkowski et al. 2018)
+- per-class FID: samples the classifier puts in class c against held-out images of class c, so a
+  model that draws every class equally often but some of them badly is seen
 - precision / recall of k-NN manifolds (Kynkaanniemi et al. 2019)
 - diversity: mean pairwise feature distance, per predicted class, against the data's
 - memorisation: nearest-training-image distances of samples against those of held-out data
@@ -84,6 +86,20 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     sqrt_a = (va * ea.clamp(min=0).sqrt()) @ va.T
     eig = torch.linalg.eigvalsh(sqrt_a @ sb @ sqrt_a).clamp(min=0)
     return float((mu_a - mu_b).pow(2).sum() + sa.trace() + sb.trace() - 2 * eig.sqrt().sum())
+
+
+def fid_per_class(fake: torch.Tensor, fake_pred: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
+                  num_classes: int, size: int = 400) -> tuple[list[float], list[float]]:
+    """(FID per class, its real-vs-real floor): per class c, ``m`` samples predicted as c against the
+    first ``m`` held-out images labelled c, and the next ``m`` of those against the same first ones.
+    m = min(size, half the held-out images of the rarest class); NaN for a class with fewer samples."""
+    m = min(size, int(torch.bincount(real_labels, minlength=num_classes).min()) // 2)
+    fids, floors = [], []
+    for c in range(num_classes):
+        r, f = real[real_labels == c], fake[fake_pred == c]
+        fids.append(frechet_distance(f[:m], r[:m]) if f.shape[0] >= m else float("nan"))
+        floors.append(frechet_distance(r[m:2 * m], r[:m]))
+    return fids, floors
 
 
 def kernel_distance(a: torch.Tensor, b: torch.Tensor, *, subsets: int = 20, subset_size: int = 500,
@@ -223,6 +239,7 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     precision_floor, recall_floor = precision_recall(f_real[:half], f_real[half:2 * half])
     div_fake = [mean_pairwise_distance(f_fake[pred == c][:500]) for c in range(num_classes)]
     div_real = [mean_pairwise_distance(f_real[pred_real == c][:500]) for c in range(num_classes)]
+    per_class, per_class_floor = fid_per_class(f_fake, pred, f_real, reference.heldout_labels, num_classes)
     nn_fake = nearest_distances(images[:1000], reference.train)
     nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
     result = {
@@ -235,6 +252,7 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         # equal sizes on both sides, against the same real half, so the two are comparable
         "fid": frechet_distance(f_fake[:half], f_real[:half]),
         "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
+        "fid_per_class": [round(v, 2) for v in per_class], "fid_per_class_floor": [round(v, 2) for v in per_class_floor],
         "kid": kernel_distance(f_fake[:half], f_real[:half]),
         "kid_floor": kernel_distance(f_real[half:2 * half], f_real[:half]),
         "precision": precision, "recall": recall,

@@ -8,7 +8,7 @@ import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import devices_line, quality_notes, training_command
+from training.make_card import devices_line, per_class_line, quality_notes, training_command
 from training.train import load_config
 
 
@@ -68,3 +68,9 @@ def test_the_device_line_names_each_machine_a_resumed_run_trained_on():
     # the stage copies without a device (stopped by hand) count as the next stage's
     stages = [{"device": one, "steps": 19_656}, {"device": one, "steps": 29_952}, {"steps": 44_500}]
     assert devices_line(stages, {"device": two, "steps": 81_900}) == f"{one} to step 29,952, then {two}"
+
+
+def test_the_per_class_fids_appear_beside_their_floors_only_when_measured():
+    line = per_class_line({"fid_per_class": [10.8, 2.5], "fid_per_class_floor": [3.8, 2.1]})
+    assert "0: 10.8 (3.8), 1: 2.5 (2.1)." in line
+    assert per_class_line({"fid": 1.0}) == ""

@@ -15,6 +15,22 @@ def test_frechet_distance_known_values():
     assert metrics.frechet_distance(a, b) == pytest.approx(9 + 3, rel=0.05)
 
 
+def test_fid_per_class_finds_the_one_badly_drawn_class():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 4, generator=g, dtype=torch.float64) * 10
+    real_labels = torch.arange(3000) % 3
+    real = centres[real_labels] + torch.randn(3000, 4, generator=g, dtype=torch.float64)
+    fake_pred = torch.arange(1500) % 3
+    fake = centres[fake_pred] + torch.randn(1500, 4, generator=g, dtype=torch.float64)
+    fake[fake_pred == 1] += 3.0                           # class 1 drawn off: |shift|^2 = 4 * 9
+    fids, floors = metrics.fid_per_class(fake, fake_pred, real, real_labels, 3)
+    assert fids[1] == pytest.approx(36, rel=0.15)
+    assert fids[0] < 0.3 and fids[2] < 0.3 and max(floors) < 0.3
+    # a class the model never draws has no figure rather than a figure from too few samples
+    fids, _ = metrics.fid_per_class(fake[fake_pred != 2], fake_pred[fake_pred != 2], real, real_labels, 3)
+    assert fids[2] != fids[2] and fids[0] < 0.3
+
+
 def test_precision_recall_detects_mode_dropping():
     g = torch.Generator().manual_seed(0)
     real = torch.randn(600, 2, generator=g)
@@ -54,3 +70,4 @@ def test_evaluate_records_its_settings():
     assert sum(res["class_share"]) == pytest.approx(1, abs=1e-3)
     assert 0 <= res["class_accuracy"] <= 1 and len(res["class_accuracy_per_class"]) == 10
     assert res["fid"] > res["fid_floor"]
+    assert len(res["fid_per_class"]) == len(res["fid_per_class_floor"]) == 10

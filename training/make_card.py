@@ -106,6 +106,16 @@ def quality_notes(results: dict) -> str:
     return "\n".join(notes)
 
 
+def per_class_line(results: dict) -> str:
+    """The per-class FIDs beside their floors, when the evaluation measured them."""
+    if "fid_per_class" not in results:
+        return ""
+    pairs = ", ".join(f"{c}: {f} ({r})" for c, (f, r) in
+                      enumerate(zip(results["fid_per_class"], results["fid_per_class_floor"])))
+    return ("\nFID per class (0..9; samples the judge puts in the class against as many held-out images of it,"
+            f" the real-vs-real floor in brackets): {pairs}.\n")
+
+
 def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]] = ()) -> str:
     """How the run was launched: one command, or the first one and each --resume that extended it.
 
@@ -211,7 +221,7 @@ the same sizes on both sides: what a perfect generator would score.
 {rows}
 
 Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_share'])}.
-
+{per_class_line(results)}
 ## Training
 
 {training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
