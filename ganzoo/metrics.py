@@ -89,8 +89,8 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def fid_per_class(fake: torch.Tensor, fake_pred: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
-                  num_classes: int, size: int = 400) -> tuple[list[float], list[float]]:
-    """(FID per class, its real-vs-real floor): per class c, ``m`` samples predicted as c against the
+                  num_classes: int, size: int = 400) -> tuple[list[float], list[float], int]:
+    """(FID per class, its real-vs-real floor, m): per class c, ``m`` samples predicted as c against the
     first ``m`` held-out images labelled c, and the next ``m`` of those against the same first ones.
     m = min(size, half the held-out images of the rarest class); NaN for a class with fewer samples."""
     m = min(size, int(torch.bincount(real_labels, minlength=num_classes).min()) // 2)
@@ -99,7 +99,7 @@ def fid_per_class(fake: torch.Tensor, fake_pred: torch.Tensor, real: torch.Tenso
         r, f = real[real_labels == c], fake[fake_pred == c]
         fids.append(frechet_distance(f[:m], r[:m]) if f.shape[0] >= m else float("nan"))
         floors.append(frechet_distance(r[m:2 * m], r[:m]))
-    return fids, floors
+    return fids, floors, m
 
 
 def kernel_distance(a: torch.Tensor, b: torch.Tensor, *, subsets: int = 20, subset_size: int = 500,
@@ -239,7 +239,7 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     precision_floor, recall_floor = precision_recall(f_real[:half], f_real[half:2 * half])
     div_fake = [mean_pairwise_distance(f_fake[pred == c][:500]) for c in range(num_classes)]
     div_real = [mean_pairwise_distance(f_real[pred_real == c][:500]) for c in range(num_classes)]
-    per_class, per_class_floor = fid_per_class(f_fake, pred, f_real, reference.heldout_labels, num_classes)
+    per_class, per_class_floor, per_class_m = fid_per_class(f_fake, pred, f_real, reference.heldout_labels, num_classes)
     nn_fake = nearest_distances(images[:1000], reference.train)
     nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
     result = {
@@ -253,6 +253,7 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         "fid": frechet_distance(f_fake[:half], f_real[:half]),
         "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
         "fid_per_class": [round(v, 2) for v in per_class], "fid_per_class_floor": [round(v, 2) for v in per_class_floor],
+        "fid_per_class_samples": per_class_m,
         "kid": kernel_distance(f_fake[:half], f_real[:half]),
         "kid_floor": kernel_distance(f_real[half:2 * half], f_real[:half]),
         "precision": precision, "recall": recall,

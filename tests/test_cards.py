@@ -71,6 +71,6 @@ def test_the_device_line_names_each_machine_a_resumed_run_trained_on():
 
 
 def test_the_per_class_fids_appear_beside_their_floors_only_when_measured():
-    line = per_class_line({"fid_per_class": [10.8, 2.5], "fid_per_class_floor": [3.8, 2.1]})
-    assert "0: 10.8 (3.8), 1: 2.5 (2.1)." in line
+    line = per_class_line({"fid_per_class": [10.8, 2.5], "fid_per_class_floor": [3.8, 2.1], "fid_per_class_samples": 400})
+    assert "0..9; 400 samples" in line and "0: 10.8 (3.8), 1: 2.5 (2.1)." in line
     assert per_class_line({"fid": 1.0}) == ""

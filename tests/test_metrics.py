@@ -23,11 +23,12 @@ def test_fid_per_class_finds_the_one_badly_drawn_class():
     fake_pred = torch.arange(1500) % 3
     fake = centres[fake_pred] + torch.randn(1500, 4, generator=g, dtype=torch.float64)
     fake[fake_pred == 1] += 3.0                           # class 1 drawn off: |shift|^2 = 4 * 9
-    fids, floors = metrics.fid_per_class(fake, fake_pred, real, real_labels, 3)
+    fids, floors, m = metrics.fid_per_class(fake, fake_pred, real, real_labels, 3)
+    assert m == 400
     assert fids[1] == pytest.approx(36, rel=0.15)
     assert fids[0] < 0.3 and fids[2] < 0.3 and max(floors) < 0.3
     # a class the model never draws has no figure rather than a figure from too few samples
-    fids, _ = metrics.fid_per_class(fake[fake_pred != 2], fake_pred[fake_pred != 2], real, real_labels, 3)
+    fids, _, _ = metrics.fid_per_class(fake[fake_pred != 2], fake_pred[fake_pred != 2], real, real_labels, 3)
     assert fids[2] != fids[2] and fids[0] < 0.3
 
 

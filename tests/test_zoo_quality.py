@@ -81,6 +81,7 @@ def test_card_figures_are_what_the_shipped_weights_score(name):
     card = json.loads((ganzoo.get_entry(name).folder / "eval.json").read_text())
     now = metrics.evaluate_model(name, data, n=card["n"], seed=card["seed"])
     assert (now["reference_sha256"], now["evaluator_sha256"]) == (card["reference_sha256"], card["evaluator_sha256"])
-    for key in ("fid", "fid_floor", "precision", "recall", "class_share_min", "class_share_max", "class_accuracy"):
+    for key in ("fid", "fid_floor", "precision", "recall", "class_share_min", "class_share_max", "class_accuracy",
+                "fid_per_class", "fid_per_class_floor"):
         if key in card:
             assert now[key] == pytest.approx(card[key], rel=0.01, abs=2e-3), key

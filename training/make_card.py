@@ -112,8 +112,8 @@ def per_class_line(results: dict) -> str:
         return ""
     pairs = ", ".join(f"{c}: {f} ({r})" for c, (f, r) in
                       enumerate(zip(results["fid_per_class"], results["fid_per_class_floor"])))
-    return ("\nFID per class (0..9; samples the judge puts in the class against as many held-out images of it,"
-            f" the real-vs-real floor in brackets): {pairs}.\n")
+    return (f"\nFID per class (0..9; {results['fid_per_class_samples']} samples the judge puts in the class against as"
+            f" many held-out images of it, the real-vs-real floor in brackets): {pairs}.\n")
 
 
 def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]] = ()) -> str:
