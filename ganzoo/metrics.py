@@ -92,8 +92,11 @@ def fid_per_class(fake: torch.Tensor, fake_pred: torch.Tensor, real: torch.Tenso
                   num_classes: int, size: int = 400) -> tuple[list[float], list[float], int]:
     """(FID per class, its real-vs-real floor, m): per class c, ``m`` samples predicted as c against the
     first ``m`` held-out images labelled c, and the next ``m`` of those against the same first ones.
-    m = min(size, half the held-out images of the rarest class); NaN for a class with fewer samples."""
+    m = min(size, half the held-out images of the rarest class); NaN for a class with fewer samples,
+    and everywhere when m < 2."""
     m = min(size, int(torch.bincount(real_labels, minlength=num_classes).min()) // 2)
+    if m < 2:                                   # too few held-out images of some class for a covariance
+        return [float("nan")] * num_classes, [float("nan")] * num_classes, m
     fids, floors = [], []
     for c in range(num_classes):
         r, f = real[real_labels == c], fake[fake_pred == c]

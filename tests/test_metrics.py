@@ -30,6 +30,9 @@ def test_fid_per_class_finds_the_one_badly_drawn_class():
     # a class the model never draws has no figure rather than a figure from too few samples
     fids, _, _ = metrics.fid_per_class(fake[fake_pred != 2], fake_pred[fake_pred != 2], real, real_labels, 3)
     assert fids[2] != fids[2] and fids[0] < 0.3
+    # a held-out set with fewer than 4 images of some class gives no per-class figures, not an error
+    fids, floors, m = metrics.fid_per_class(fake, fake_pred, real[:9], real_labels[:9], 3)
+    assert m == 1 and all(v != v for v in fids + floors)
 
 
 def test_precision_recall_detects_mode_dropping():
