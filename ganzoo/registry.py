@@ -131,7 +131,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="472a29a0bb5531df730023198b3a3db578530f1824255294ec0aea1033584877",
+    sha256="c4104d3badd9f8d159d574d63f9c1b1285d43687f5b3b0dc899ff2fb962b4bbb",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
