@@ -141,8 +141,7 @@ def devices_line(earlier: list[dict], last: dict) -> str:
             merged[-1] = (device, steps)
         else:
             merged.append((device, steps))
-    return ", then ".join(f"{d} to step {s:,}" for d, s in merged[:-1]) + (", then " if len(merged) > 1 else "") \
-        + merged[-1][0]
+    return ", then ".join([f"{d} to step {s:,}" for d, s in merged[:-1]] + [merged[-1][0]])
 
 
 def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
