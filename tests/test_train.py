@@ -80,6 +80,13 @@ def test_resume_takes_the_learning_rates_and_betas_of_the_recipe_not_of_the_chec
     assert resumed.opt_g.state                      # Adam's moments still come from the checkpoint
 
 
+def test_resume_takes_the_sgd_momentum_of_the_recipe(digits_dir, tmp_path):
+    Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "optimizer=sgd", "max_steps=4", "checkpoint_every=4")).run()
+    resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "optimizer=sgd", "momentum=0.5", "max_steps=8"),
+                      resume=True)
+    assert resumed.step == 4 and [g["momentum"] for g in resumed.opt_d.param_groups] == [0.5]
+
+
 @pytest.mark.parametrize("family", ["dcgan", "cgan"])
 def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp_path, monkeypatch):
     extra = ("r1_gamma=1.0", "instance_noise=0.2", "label_smoothing=0.1", "d_steps=2", "max_steps=16",

@@ -234,14 +234,13 @@ class Trainer:
         self.acc.unwrap_model(self.D).load_state_dict(st["D"])
         if self.ema is not None and st["ema"] is not None:
             self.ema.load_state_dict(st["ema"])
-        self.opt_g.load_state_dict(st["opt_g"])
-        self.opt_d.load_state_dict(st["opt_d"])
-        # load_state_dict restores the saved lr and betas; the recipe's (lr_g=... on --resume) win
-        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr
-                if "betas" in group:
-                    group["betas"] = self.cfg.betas
+        # load_state_dict restores the saved hyperparameters with the optimizer's state; the recipe's
+        # (lr_g=..., betas=..., momentum=... on --resume) win, the state (Adam's moments) stays
+        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            recipe = [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
+            opt.load_state_dict(st[key])
+            for group, settings in zip(opt.param_groups, recipe):
+                group.update(settings)
         self.rng.set_state(st["rng"])
         torch.set_rng_state(st["torch_rng"])
         self.step = st["step"]
