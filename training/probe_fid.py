@@ -20,14 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import ganzoo  # noqa: E402
-from ganzoo.metrics import embed, frechet_distance, load_evaluator, load_reference, precision_recall  # noqa: E402
+from ganzoo.metrics import (EVALUATORS, embed, frechet_distance, load_evaluator, load_reference,  # noqa: E402
+                           precision_recall)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="anything ganzoo.load takes (an unconditional model)")
     p.add_argument("--data", required=True)
-    p.add_argument("--evaluator", required=True, choices=["mnist", "fashion"])
+    p.add_argument("--evaluator", required=True, choices=sorted(set(EVALUATORS.values())))
     p.add_argument("--psi", type=float, nargs="+", default=[1.0, 0.9, 0.8, 0.7])
     args = p.parse_args(argv)
     classifier, ref, g = load_evaluator(args.evaluator), load_reference(args.data), ganzoo.load(args.model)
