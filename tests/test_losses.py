@@ -70,5 +70,19 @@ def test_gradient_penalty_and_r1_on_a_linear_critic():
     assert losses.r1_penalty(critic(x), x).item() == pytest.approx(25.0)
 
 
+def test_class_entropy_rewards_clear_classes_used_evenly():
+    k, big = 4, 50.0
+    undecided = torch.zeros(8, k)                                   # every sample p = 1/K
+    one_class = torch.zeros(8, k).index_fill_(1, torch.tensor([2]), big)   # all confidently class 2
+    spread = torch.eye(k).repeat(2, 1) * big                       # confident, each class twice
+    assert losses.class_entropy_g(undecided).item() == pytest.approx(math.log(k) - math.log(k), abs=1e-6)
+    assert losses.class_entropy_g(one_class).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.class_entropy_g(spread).item() == pytest.approx(-math.log(k), abs=1e-6)
+    half = torch.tensor([[0.0, 0.0], [0.0, math.log(3.0)]])          # p = (1/2, 1/2) and (1/4, 3/4)
+    h = lambda *p: -sum(q * math.log(q) for q in p)                # noqa: E731
+    expected = (h(0.5, 0.5) + h(0.25, 0.75)) / 2 - h(0.375, 0.625)
+    assert losses.class_entropy_g(half).item() == pytest.approx(expected, abs=1e-6)
+
+
 def test_registry_of_losses():
     assert set(losses.LOSSES) == {"minimax", "nonsaturating", "hinge", "wgan-gp"}

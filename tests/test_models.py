@@ -53,6 +53,20 @@ def test_conditional_discriminator_uses_the_label():
     assert torch.equal(logits, a) and cls.shape == (4, 10)
 
 
+def test_dcgan_class_head_leaves_the_real_fake_logit_alone():
+    torch.manual_seed(0)
+    plain = build_discriminator("dcgan", make_config("dcgan", TINY["dcgan"])).eval()
+    torch.manual_seed(0)
+    d = build_discriminator("dcgan", make_config("dcgan", {**TINY["dcgan"], "aux_classes": 10})).eval()
+    assert list(d.state_dict())[-2:] == ["aux.weight", "aux.bias"]     # last: resume extends the optimizer
+    x = torch.rand(4, 1, 28, 28)
+    logits, cls = d(x, with_classes=True)
+    assert torch.equal(logits, plain(x)) and torch.equal(d(x), logits) and cls.shape == (4, 10)
+    assert plain(x, with_classes=True)[1] is None
+    g = ganzoo.build_generator("dcgan", make_config("dcgan", {**TINY["dcgan"], "aux_classes": 10}))
+    assert g.num_classes is None and not any("aux" in k for k in g.state_dict())
+
+
 def test_minibatch_std_gradient_is_finite_on_identical_batch():
     d = build_discriminator("dcgan", make_config("dcgan", {**TINY["dcgan"], "minibatch_std": True}))
     x = torch.full((4, 1, 28, 28), 0.5, requires_grad=True)
@@ -65,6 +79,7 @@ def test_minibatch_std_gradient_is_finite_on_identical_batch():
     ("dcgan", {"channels": 2}, "channels must be 1 .* or 3"),
     ("dcgan", {"bogus": 1}, "unknown dcgan config option\\(s\\) \\['bogus'\\]; valid options"),
     ("cgan", {"num_classes": 1}, "num_classes must be an int >= 2"),
+    ("dcgan", {"aux_classes": 1}, "aux_classes must be 0 \\(no class head\\) or an int >= 2, got 1"),
     ("vanilla", {"hidden_dim": 0}, "hidden_dim must be a positive int"),
     ("gan", {}, "unknown model family 'gan'; did you mean"),
 ])

@@ -43,6 +43,7 @@ def test_twenty_steps_write_a_loadable_model(family, digits_dir, tmp_path):
     assert [r["step"] for r in log] == [5, 10, 15, 20]
     assert all(set(r) >= {"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} for r in log)
     assert all(0 <= r["d_real"] <= 1 and r["images_per_s"] > 0 for r in log)
+    assert all(("loss_cls" in r) == (family == "cgan") for r in log)     # only a D with a class head
     for f in ("loss_curve.png", "interpolation.gif", "checkpoint.safetensors", "train_config.yaml",
               "samples/epoch_0001.png", "samples/epoch_0003.png"):
         assert (out / f).is_file(), f
@@ -194,6 +195,53 @@ def test_unlabelled_data_for_conditional_model(digits_dir, tmp_path):
         (digits_dir / "train-images-idx3-ubyte.gz").read_bytes())
     with pytest.raises(TrainingError, match="needs labels in 0..9"):
         Trainer(recipe("cgan", tmp_path / "unlabelled", tmp_path / "x"))
+
+
+def test_label_supervision_trains_the_class_head_and_the_generator_stays_unconditional(digits_dir, tmp_path):
+    tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "model.aux_classes=10", "class_entropy=0.5",
+                        "max_steps=30", "lr_d=1e-3"))
+    D = tr.acc.unwrap_model(tr.D)
+    x, y = tr.images.float().div(255), tr.labels
+    D.eval()
+    with torch.no_grad():
+        before = torch.nn.functional.cross_entropy(D(x, with_classes=True)[1], y).item()
+    tr.run()
+    D.eval()
+    with torch.no_grad():
+        after = torch.nn.functional.cross_entropy(D(x, with_classes=True)[1], y).item()
+    assert after < 0.8 * before                      # the head learns the real labels
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all(r["loss_cls"] > 0 for r in log) and log[-1]["loss_cls"] < log[0]["loss_cls"]
+    g = ganzoo.load(tmp_path / "run")
+    assert g.num_classes is None and g.config.aux_classes == 10 and g.sample(2, seed=0).shape == (2, 1, 28, 28)
+
+
+def test_resume_adds_a_class_head_to_a_run_trained_without_one(digits_dir, tmp_path):
+    Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=4", "checkpoint_every=4")).run()
+    saved = ckpt.load_checkpoint(tmp_path / "run" / ckpt.CHECKPOINT_NAME)
+    resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=8", "model.aux_classes=10",
+                             "class_entropy=0.5"), resume=True)
+    D = resumed.acc.unwrap_model(resumed.D)
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in saved["D"].items())
+    state = resumed.opt_d.state_dict()["state"]
+    assert set(state) == set(saved["opt_d"]["state"])          # Adam's moments kept; the head's start empty
+    assert all(torch.equal(state[i]["exp_avg"], saved["opt_d"]["state"][i]["exp_avg"]) for i in state)
+    resumed.run()
+    assert resumed.step == 8 and len(resumed.opt_d.state_dict()["state"]) == len(list(D.parameters()))
+    with pytest.raises(TrainingError, match="does not fit the recipe: missing \\[\\], unexpected \\['aux.weight'"):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=12"), resume=True)   # the head dropped
+    with pytest.raises(TrainingError, match="(?s)does not fit the recipe; resume with the model options.*size mismatch"):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=12", "model.ngf=16"), resume=True)
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (["class_entropy=0.5"], "class_entropy=0.5 needs an unconditional model whose D has a class head"),
+    (["model.aux_classes=10", "aux_weight=0", "class_entropy=0.5"], "needs an unconditional model whose D"),
+    (["model.aux_classes=5"], "dcgan with aux_classes=5 needs labels in 0..4; .* has 10"),
+])
+def test_bad_label_supervision_settings(overrides, match, digits_dir, tmp_path):
+    with pytest.raises(TrainingError, match=match):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "x", *overrides))
 
 
 def test_diverging_run_stops_and_keeps_last_good_checkpoint(digits_dir, tmp_path, monkeypatch):

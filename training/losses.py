@@ -65,6 +65,15 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return grad.flatten(1).pow(2).sum(1).mean()
 
 
+def class_entropy_g(class_logits: torch.Tensor) -> torch.Tensor:
+    # L = E_z[H(p(y|G(z)))] - H(E_z[p(y|G(z))])   (CatGAN, Springenberg 2015): each sample clearly one
+    # class, all classes used evenly; p(y|x) from D's class head, trained on real labels only
+    logp = class_logits.float().log_softmax(dim=1)                      # (B, K)
+    p = logp.exp()
+    marginal = p.mean(dim=0)                                            # (K,)
+    return -(p * logp).sum(dim=1).mean() + (marginal * marginal.clamp_min(1e-12).log()).sum()
+
+
 LOSSES = {
     "minimax": (minimax_d, minimax_g),
     "nonsaturating": (nonsaturating_d, nonsaturating_g),

@@ -35,7 +35,7 @@ import ganzoo  # noqa: E402
 from ganzoo.data import DatasetError, load_dataset  # noqa: E402
 from ganzoo.models import build_discriminator, build_generator, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint  # noqa: E402
-from training.losses import LOSSES, gradient_penalty, r1_penalty  # noqa: E402
+from training.losses import LOSSES, class_entropy_g, gradient_penalty, r1_penalty  # noqa: E402
 
 log = logging.getLogger("ganzoo.train")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ class TrainConfig:
     instance_noise: float = 0.0                 # initial std (image units), annealed linearly to 0
     instance_noise_steps: float = 0.5           # ... over this fraction of training
     label_smoothing: float = 0.0                # one-sided: real target 1 - s
-    aux_weight: float = 1.0                     # cgan with aux_classifier: label supervision weight
+    aux_weight: float = 1.0                     # D's class head (cgan aux_classifier, dcgan aux_classes): label supervision weight
+    class_entropy: float = 0.0                  # dcgan with aux_classes: weight of G's CatGAN term (losses.class_entropy_g)
     checkpoint_every: int = 500
     log_every: int = 25
     sample_epochs: list[int] = field(default_factory=lambda: [1, 20, -1])   # -1: the last epoch
@@ -164,17 +165,24 @@ class Trainer:
         except ValueError as e:
             raise TrainingError(str(e)) from e
         self.conditional = getattr(self.model_cfg, "num_classes", None) is not None
+        # D's class head, trained on the real labels: cgan's AC-GAN head, or dcgan's label supervision
+        n_labels = self.model_cfg.num_classes if self.conditional else getattr(self.model_cfg, "aux_classes", 0)
+        self.aux = cfg.aux_weight > 0 and (getattr(self.model_cfg, "aux_classifier", False) or
+                                           getattr(self.model_cfg, "aux_classes", 0) > 0)
         try:
             data = load_dataset(_resolve(cfg.data), channels=self.model_cfg.channels, image_size=self.model_cfg.image_size)
         except DatasetError as e:
             raise TrainingError(str(e)) from e
-        if self.conditional and (data.labels is None or data.num_classes > self.model_cfg.num_classes):
-            raise TrainingError(f"{cfg.family} with num_classes={self.model_cfg.num_classes} needs labels in "
-                                f"0..{self.model_cfg.num_classes - 1}; {data.source!r} has "
-                                f"{'none' if data.labels is None else data.num_classes}")
+        if n_labels and (data.labels is None or data.num_classes > n_labels):
+            option = "num_classes" if self.conditional else "aux_classes"
+            raise TrainingError(f"{cfg.family} with {option}={n_labels} needs labels in 0..{n_labels - 1}; "
+                                f"{data.source!r} has {'none' if data.labels is None else data.num_classes}")
+        if cfg.class_entropy > 0 and (self.conditional or not self.aux):
+            raise TrainingError(f"class_entropy={cfg.class_entropy} needs an unconditional model whose D has a class "
+                                "head (model.aux_classes >= 2, aux_weight > 0)")
         self.dataset_name = data.name
         self.images = data.images.to(self.device)                      # uint8 (N, C, H, W), held on the device
-        self.labels = data.labels.to(self.device) if self.conditional else None
+        self.labels = data.labels.to(self.device) if n_labels else None
         world = self.acc.num_processes
         self.steps_per_epoch = len(data) // (cfg.batch_size * world)    # batches per epoch, per process
         if self.steps_per_epoch < 1:
@@ -230,15 +238,19 @@ class Trainer:
                    if json.dumps(st["config"].get(k)) != json.dumps(v)} - {"epochs", "max_steps", "out"}
         if changed:
             log.warning("resuming with changed settings %s; the result will differ from the original run", sorted(changed))
-        self.acc.unwrap_model(self.G).load_state_dict(st["G"])
-        self.acc.unwrap_model(self.D).load_state_dict(st["D"])
+        try:
+            self.acc.unwrap_model(self.G).load_state_dict(st["G"])
+            opt_d_state = self._load_discriminator(st["D"], st["opt_d"])
+        except RuntimeError as e:                      # shapes differ: model options changed
+            raise TrainingError(f"the checkpoint {path} does not fit the recipe; resume with the model options "
+                                f"it was trained with. {e}") from None
         if self.ema is not None and st["ema"] is not None:
             self.ema.load_state_dict(st["ema"])
         # load_state_dict restores the saved hyperparameters with the optimizer's state; the recipe's
         # (lr_g=..., betas=..., momentum=... on --resume) win, the state (Adam's moments) stays
-        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+        for opt, saved in ((self.opt_g, st["opt_g"]), (self.opt_d, opt_d_state)):
             recipe = [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
-            opt.load_state_dict(st[key])
+            opt.load_state_dict(saved)
             for group, settings in zip(opt.param_groups, recipe):
                 group.update(settings)
         self.rng.set_state(st["rng"])
@@ -251,6 +263,23 @@ class Trainer:
             self.seconds_before = old.get("seconds_total", old.get("seconds_this_session", 0.0)) \
                 if old.get("steps") == self.step else 0.0
         log.info("resumed from %s at step %d", path, self.step)
+
+    def _load_discriminator(self, weights: dict, opt_state: dict) -> dict:
+        """Loads D strictly, except that a class head added by this recipe (model.aux_classes on
+        --resume) may be missing from the checkpoint: it starts untrained. Returns the optimizer
+        state to load, extended by the new head's parameters (registered last, so indices line up)."""
+        D = self.acc.unwrap_model(self.D)
+        missing, unexpected = D.load_state_dict(weights, strict=False)
+        new_head = all(k.startswith("aux.") for k in missing) and not unexpected and len(self.opt_d.param_groups) == 1
+        if (missing or unexpected) and not new_head:
+            raise TrainingError(f"the checkpoint's discriminator does not fit the recipe: missing {missing}, "
+                                f"unexpected {unexpected}; resume with the model options it was trained with")
+        if not missing:
+            return opt_state
+        log.warning("the checkpoint has no D class head (%s): it starts untrained", ", ".join(missing))
+        n_params = len(list(D.parameters()))
+        group = dict(opt_state["param_groups"][0], params=list(range(n_params)))
+        return {"state": opt_state["state"], "param_groups": [group]}
 
     def save_checkpoint(self) -> None:
         self._check_finite()
@@ -281,7 +310,7 @@ class Trainer:
         x = self.images[idx].float().div_(255)                               # (B, C, H, W) in [0, 1]
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, (self.labels[idx] if self.conditional else None)
+        return x, (self.labels[idx] if self.labels is not None else None)
 
     def _noise_std(self) -> float:
         cfg = self.cfg
@@ -298,7 +327,7 @@ class Trainer:
     def train_step(self) -> None:
         cfg, acc = self.cfg, self.acc
         sigma = self._noise_std()
-        aux = self.conditional and self.model_cfg.aux_classifier and cfg.aux_weight > 0
+        aux = self.aux
         for j in range(cfg.d_steps):
             x, y = self._batch(self.step * cfg.d_steps + j)
             B = x.shape[0]
@@ -317,7 +346,8 @@ class Trainer:
             fake_logits, _ = self._d_outputs(fake_d, y_fake, False)
             loss_d = self.d_losses(real_logits.float(), fake_logits.float(), smooth=cfg.label_smoothing)
             if aux:
-                loss_d = loss_d + cfg.aux_weight * F.cross_entropy(real_cls.float(), y)
+                loss_cls = F.cross_entropy(real_cls.float(), y)          # D's class head on real images
+                loss_d = loss_d + cfg.aux_weight * loss_cls
             if cfg.loss == "wgan-gp":
                 loss_d = loss_d + cfg.gp_weight * gradient_penalty(self.D_fwd, x.detach(), fake_d, y_fake if y is None else y,
                                                                    generator=self.rng)
@@ -333,10 +363,12 @@ class Trainer:
         if freeze_d:
             self.D.requires_grad_(False)
         fake_g = fake if sigma == 0 else fake + sigma * torch.randn(fake.shape, device=fake.device, generator=self.rng)
-        logits_g, cls_g = self._d_outputs(fake_g, y_fake, aux)
+        logits_g, cls_g = self._d_outputs(fake_g, y_fake, aux and (self.conditional or cfg.class_entropy > 0))
         loss_g = self.g_losses(logits_g.float())
-        if aux:
+        if aux and self.conditional:
             loss_g = loss_g + cfg.aux_weight * F.cross_entropy(cls_g.float(), y_fake)
+        elif cfg.class_entropy > 0:
+            loss_g = loss_g + cfg.class_entropy * class_entropy_g(cls_g)
         self.opt_g.zero_grad(set_to_none=True)
         acc.backward(loss_g)
         self.opt_g.step()
@@ -345,6 +377,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(acc.unwrap_model(self.G))
         self.loss_d, self.loss_g = loss_d.detach(), loss_g.detach()
+        self.loss_cls = loss_cls.detach() if aux else None
         self.d_real = torch.sigmoid(real_logits.detach().float()).mean()
         self.d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
         self.step += 1
@@ -400,6 +433,8 @@ class Trainer:
                     rec = {"step": self.step, "epoch": self.step * cfg.d_steps / self.steps_per_epoch,
                            "loss_d": float(self.loss_d), "loss_g": float(self.loss_g), "d_real": float(self.d_real),
                            "d_fake": float(self.d_fake), "images_per_s": rate}
+                    if self.loss_cls is not None:
+                        rec["loss_cls"] = float(self.loss_cls)
                     logf.write(json.dumps(rec) + "\n")
                     logf.flush()
                     bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", loss_g=f"{rec['loss_g']:.3f}", img_s=f"{rate:.0f}")

@@ -27,10 +27,14 @@ class DCGANConfig:
     image_size: int = 28
     extra_layers: int = 0          # stride-1 3x3 conv blocks at the base (7x7 / 4x4) resolution, G and D
     minibatch_std: bool = False    # D: append the batch's feature std as a channel (Karras et al.)
+    aux_classes: int = 0           # D: a class head trained on the real images' labels; G stays unconditional
     num_classes: None = None
 
     def __post_init__(self):
         check_conv_config(self)
+        if not isinstance(self.aux_classes, int) or isinstance(self.aux_classes, bool) or self.aux_classes < 0 \
+                or self.aux_classes == 1:
+            raise ValueError(f"aux_classes must be 0 (no class head) or an int >= 2, got {self.aux_classes!r}")
         if self.num_classes is not None:
             raise ValueError(f"DCGAN is unconditional: num_classes must be None, got {self.num_classes!r}; use the 'cgan' family")
 
@@ -116,7 +120,15 @@ class DCGANDiscriminator(nn.Module):
         self.trunk, width = discriminator_trunk(config)
         base = BASE_SIZE[config.image_size]
         self.head = nn.Conv2d(width, 1, base, 1, 0)   # (B, 1, 1, 1): a full-size conv, not an FC layer
+        # label supervision (Salimans et al. 2016; Odena et al. 2017 without conditioning G): class-aware
+        # features in D; registered last so that a checkpoint without it resumes with its optimizer state
+        self.aux = nn.Conv2d(width, config.aux_classes, base, 1, 0) if config.aux_classes else None   # (B, K, 1, 1)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, C, H, W) in [0, 1] -> logits (B,)."""
-        return self.head(self.trunk(x * 2 - 1)).flatten()
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, with_classes: bool = False):
+        """x (B, C, H, W) in [0, 1] -> logits (B,); labels are ignored (unconditional).
+        with_classes: (logits (B,), class logits (B, K) or None)."""
+        h = self.trunk(x * 2 - 1)                      # (B, width, base, base)
+        logit = self.head(h).flatten()
+        if not with_classes:
+            return logit
+        return logit, (self.aux(h).flatten(1) if self.aux is not None else None)
