@@ -127,11 +127,12 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 register(ZooEntry(
     name="dcgan-fashion",
     family="dcgan",
-    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1},
+    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1,
+            "aux_classes": 10},          # trained with a class head in D; G takes no label
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="c4104d3badd9f8d159d574d63f9c1b1285d43687f5b3b0dc899ff2fb962b4bbb",
+    sha256="0a3c220072a9d566313c9b16729da612a64e374b4b66e16428ec64d529212c3a",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
