@@ -167,8 +167,7 @@ class Trainer:
         self.conditional = getattr(self.model_cfg, "num_classes", None) is not None
         # D's class head, trained on the real labels: cgan's AC-GAN head, or dcgan's label supervision
         n_labels = self.model_cfg.num_classes if self.conditional else getattr(self.model_cfg, "aux_classes", 0)
-        self.aux = cfg.aux_weight > 0 and (getattr(self.model_cfg, "aux_classifier", False) or
-                                           getattr(self.model_cfg, "aux_classes", 0) > 0)
+        self.aux = cfg.aux_weight > 0 and (self.model_cfg.aux_classifier if self.conditional else n_labels > 0)
         try:
             data = load_dataset(_resolve(cfg.data), channels=self.model_cfg.channels, image_size=self.model_cfg.image_size)
         except DatasetError as e:
@@ -327,7 +326,7 @@ class Trainer:
     def train_step(self) -> None:
         cfg, acc = self.cfg, self.acc
         sigma = self._noise_std()
-        aux = self.aux
+        aux = self.aux                                  # D has a class head to train
         for j in range(cfg.d_steps):
             x, y = self._batch(self.step * cfg.d_steps + j)
             B = x.shape[0]
