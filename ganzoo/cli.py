@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .errors import GanzooError
+from .registry import evaluator_names
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
@@ -180,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="measure a model against real data (FID, KID, precision/recall, classes)")
     s.add_argument("model")
     s.add_argument("--data", required=True, help="data set folder (IDX files)")
-    s.add_argument("--evaluator", choices=["mnist", "fashion"], help="default: from the zoo entry")
+    s.add_argument("--evaluator", choices=evaluator_names(), help="default: from the zoo entry")
     s.add_argument("-n", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-EVALUATOR_DIR = Path(__file__).resolve().parent / "evaluators"
+from .registry import EVALUATOR_DIR, EVALUATORS, evaluator_names
 
 
 class DigitClassifier(nn.Module):
@@ -53,8 +53,8 @@ def load_evaluator(dataset: str = "mnist", path: Path | None = None) -> DigitCla
 
     path = path or EVALUATOR_DIR / f"{dataset}-classifier.safetensors"
     if not path.is_file():
-        known = sorted(p.name.split("-classifier")[0] for p in EVALUATOR_DIR.glob("*-classifier.safetensors"))
-        raise FileNotFoundError(f"no evaluator for data set {dataset!r} at {str(path)!r}; available: {known}")
+        raise FileNotFoundError(f"no evaluator for data set {dataset!r} at {str(path)!r}; "
+                                f"available: {evaluator_names()}")
     meta = json.loads(path.with_suffix(".json").read_text())
     model = DigitClassifier(num_classes=meta["num_classes"], channels=meta["channels"])
     load_weights(model, path)
@@ -174,7 +174,6 @@ class Reference:
 
 HELDOUT = 2000
 SPLIT_SEED = 0
-EVALUATORS = {"mnist-10k": "mnist", "fashion-mnist": "fashion"}   # zoo data set -> evaluator
 
 
 def heldout_split(n: int, heldout: int = HELDOUT, seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,6 +22,17 @@ BUNDLED_DIR = next((p for p in (_PACKAGE_DIR / "model_cards", _PACKAGE_DIR.paren
                    _PACKAGE_DIR / "model_cards")
 
 
+# The shipped judges of ganzoo.metrics (training/train_classifier.py writes them); kept here, free of
+# torch, so the CLI can list them without importing it.
+EVALUATOR_DIR = _PACKAGE_DIR / "evaluators"
+EVALUATORS = {"mnist-10k": "mnist", "fashion-mnist": "fashion"}   # zoo data set -> evaluator
+
+
+def evaluator_names() -> list[str]:
+    """Names of the evaluators shipped in EVALUATOR_DIR (``mnist``, ``fashion``)."""
+    return sorted(p.name.split("-classifier")[0] for p in EVALUATOR_DIR.glob("*-classifier.safetensors"))
+
+
 @dataclass(frozen=True)
 class ZooEntry:
     name: str

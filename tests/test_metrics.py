@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+import ganzoo
 from ganzoo import metrics
 from tests.conftest import make_digits
 
@@ -62,6 +63,16 @@ def test_shipped_evaluator_recognises_digits():
     assert feats.shape == (20, 128) and preds.shape == (20,)
     with pytest.raises(FileNotFoundError, match="no evaluator for data set 'cifar'.*available: \\['fashion', 'mnist'\\]"):
         metrics.load_evaluator("cifar")
+
+
+def test_every_zoo_data_set_has_a_shipped_evaluator_and_the_cli_offers_exactly_those(capsys):
+    from ganzoo.cli import main
+    assert metrics.evaluator_names() == sorted(set(metrics.EVALUATORS.values())) == ["fashion", "mnist"]
+    assert {ganzoo.get_entry(n).dataset for n in ganzoo.list_models()} <= set(metrics.EVALUATORS)
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "dcgan-mnist", "--data", ".", "--evaluator", "cifar"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'cifar' (choose from 'fashion', 'mnist')" in capsys.readouterr().err
 
 
 def test_evaluate_records_its_settings():

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import ganzoo  # noqa: E402
-from ganzoo.metrics import (EVALUATORS, embed, frechet_distance, load_evaluator, load_reference,  # noqa: E402
+from ganzoo.metrics import (embed, evaluator_names, frechet_distance, load_evaluator, load_reference,  # noqa: E402
                            precision_recall)
 
 
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="anything ganzoo.load takes (an unconditional model)")
     p.add_argument("--data", required=True)
-    p.add_argument("--evaluator", required=True, choices=sorted(set(EVALUATORS.values())))
+    p.add_argument("--evaluator", required=True, choices=evaluator_names())
     p.add_argument("--psi", type=float, nargs="+", default=[1.0, 0.9, 0.8, 0.7])
     args = p.parse_args(argv)
     classifier, ref, g = load_evaluator(args.evaluator), load_reference(args.data), ganzoo.load(args.model)
