@@ -183,10 +183,32 @@ def test_checkpoint_round_trips_optimizer_state(tmp_path):
     (["colour=red"], "unknown recipe option\\(s\\) \\['colour'\\]"),
     (["batch_size=4096"], "batch_size 4096 x 1 process\\(es\\) exceeds the 256 images"),
     (["model.depth=3"], "unknown dcgan config option\\(s\\) \\['depth'\\]"),
+    (["top_k=0"], "top_k must be a share of the batch in \\(0, 1\\], got 0"),
+    (["top_k=1.5"], "top_k must be a share of the batch in \\(0, 1\\], got 1.5"),
 ])
 def test_bad_input(overrides, match, digits_dir, tmp_path):
     with pytest.raises(TrainingError, match=match):
         Trainer(recipe("dcgan", digits_dir, tmp_path / "x", *overrides))
+
+
+def test_top_k_gives_the_generator_loss_only_the_fakes_d_scores_highest(digits_dir, tmp_path):
+    tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "top_k=0.75", "max_steps=3"))
+    seen, g_loss = {}, tr.g_losses
+    d_outputs = tr._d_outputs
+
+    def record_d(x, y, with_classes):
+        out = d_outputs(x, y, with_classes)
+        seen["logits"] = out[0].detach()                              # the last call of a step is G's
+        return out
+
+    def record_g(logits):
+        seen["g_input"] = logits.detach()
+        return g_loss(logits)
+
+    tr._d_outputs, tr.g_losses = record_d, record_g
+    tr.run()
+    assert seen["g_input"].shape == (24,)                         # 0.75 of the batch of 32
+    assert torch.equal(seen["g_input"].sort().values, seen["logits"].float().sort().values[8:])
 
 
 def test_unlabelled_data_for_conditional_model(digits_dir, tmp_path):

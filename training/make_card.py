@@ -182,7 +182,7 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
     rows = "\n".join(f"| {mname} | {results[key]} | {results.get(key + '_floor', '')} | {how} |"
                       for key, _, mname, how in METRICS if key in results)
     recipe = {k: train_cfg[k] for k in ("loss", "optimizer", "lr_g", "lr_d", "betas", "batch_size", "epochs", "d_steps",
-                                        "ema_decay", "r1_gamma", "instance_noise", "label_smoothing", "aux_weight", "class_entropy",
+                                        "ema_decay", "r1_gamma", "instance_noise", "label_smoothing", "aux_weight", "class_entropy", "top_k",
                                         "seed", "mixed_precision", "channels_last")
               if k in train_cfg}
     recipe.update({f"model.{k}": v for k, v in train_cfg.get("model", {}).items()})   # the architecture it trained

@@ -71,6 +71,7 @@ class TrainConfig:
     label_smoothing: float = 0.0                # one-sided: real target 1 - s
     aux_weight: float = 1.0                     # D's class head (cgan aux_classifier, dcgan aux_classes): label supervision weight
     class_entropy: float = 0.0                  # dcgan with aux_classes: weight of G's CatGAN term (losses.class_entropy_g)
+    top_k: float = 1.0                          # share of each fake batch, D's highest scores, in G's loss (Sinha et al. 2020)
     checkpoint_every: int = 500
     log_every: int = 25
     sample_epochs: list[int] = field(default_factory=lambda: [1, 20, -1])   # -1: the last epoch
@@ -94,6 +95,8 @@ class TrainConfig:
         for key, (value, valid) in checks.items():
             if value not in valid:
                 raise TrainingError(f"{key}={value!r} is not one of {', '.join(valid)}")
+        if not 0 < self.top_k <= 1:
+            raise TrainingError(f"top_k must be a share of the batch in (0, 1], got {self.top_k!r}")
         for key in ("d_steps", "batch_size", "epochs", "checkpoint_every", "log_every"):
             v = getattr(self, key)
             if not isinstance(v, int) or v < 1:
@@ -363,7 +366,10 @@ class Trainer:
             self.D.requires_grad_(False)
         fake_g = fake if sigma == 0 else fake + sigma * torch.randn(fake.shape, device=fake.device, generator=self.rng)
         logits_g, cls_g = self._d_outputs(fake_g, y_fake, aux and (self.conditional or cfg.class_entropy > 0))
-        loss_g = self.g_losses(logits_g.float())
+        # top-k: G learns only from the fakes D finds most realistic; the worst ones' gradients
+        # point at D's current quirks rather than at the data (Sinha et al. 2020)
+        top = logits_g if cfg.top_k == 1 else logits_g.topk(max(1, round(cfg.top_k * B))).values
+        loss_g = self.g_losses(top.float())
         if aux and self.conditional:
             loss_g = loss_g + cfg.aux_weight * F.cross_entropy(cls_g.float(), y_fake)
         elif cfg.class_entropy > 0:
