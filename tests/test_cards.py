@@ -8,7 +8,7 @@ import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import devices_line, per_class_line, quality_notes, training_command
+from training.make_card import devices_line, per_class_line, quality_notes, seed_spread_line, training_command
 from training.train import load_config
 
 
@@ -78,3 +78,10 @@ def test_the_per_class_fids_appear_beside_their_floors_only_when_measured():
     line = per_class_line({"fid_per_class": [10.8, 2.5], "fid_per_class_floor": [3.8, 2.1], "fid_per_class_samples": 400})
     assert "0..9; 400 samples" in line and "0: 10.8 (3.8), 1: 2.5 (2.1)." in line
     assert per_class_line({"fid": 1.0}) == ""
+
+
+def test_the_fid_of_other_sampling_seeds_is_given_with_its_spread_only_when_measured():
+    line = seed_spread_line({"fid": 2.97, "fid_by_seed": {"0": 2.97, "1": 2.83, "2": 3.03}})
+    assert "seed 0: 2.97, seed 1: 2.83, seed 2: 3.03; mean 2.94." in line
+    assert "Differences of 0.20 between" in line
+    assert seed_spread_line({"fid": 2.97}) == ""

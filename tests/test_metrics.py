@@ -86,3 +86,16 @@ def test_evaluate_records_its_settings():
     assert 0 <= res["class_accuracy"] <= 1 and len(res["class_accuracy_per_class"]) == 10
     assert res["fid"] > res["fid_floor"]
     assert len(res["fid_per_class"]) == len(res["fid_per_class_floor"]) == 10
+
+
+def test_evaluate_script_measures_fid_under_other_sampling_seeds(digits_dir, tmp_path):
+    import json
+
+    from training import evaluate as script
+    assert script.main(["dcgan-mnist", "--data", str(digits_dir), "-n", "120", "--spread", "2",
+                        "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "dcgan-mnist.json").read_text())
+    assert list(res["fid_by_seed"]) == ["0", "1", "2"] and res["fid_by_seed"]["0"] == res["fid"]
+    # other latents, other samples: a different figure, the same generator
+    assert len(set(res["fid_by_seed"].values())) == 3
+    assert metrics.evaluate_model("dcgan-mnist", digits_dir, n=120, seed=1)["fid"] == res["fid_by_seed"]["1"]

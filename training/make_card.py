@@ -116,6 +116,18 @@ def per_class_line(results: dict) -> str:
             f" many held-out images of it, the real-vs-real floor in brackets): {pairs}.\n")
 
 
+def seed_spread_line(results: dict) -> str:
+    """FID of the same generator under other sampling seeds, when measured: the noise in the figure above."""
+    if "fid_by_seed" not in results:
+        return ""
+    by_seed = results["fid_by_seed"]
+    values = list(by_seed.values())
+    return (f"\nFID with other sampling seeds (the same weights, other latents): "
+            + ", ".join(f"seed {s}: {f}" for s, f in by_seed.items())
+            + f"; mean {sum(values) / len(values):.2f}. Differences of {max(values) - min(values):.2f} between"
+            " evaluations come from sampling alone.\n")
+
+
 def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]] = ()) -> str:
     """How the run was launched: one command, or the first one and each --resume that extended it.
 
@@ -221,7 +233,7 @@ the same sizes on both sides: what a perfect generator would score.
 {rows}
 
 Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_share'])}.
-{per_class_line(results)}
+{per_class_line(results)}{seed_spread_line(results)}
 ## Training
 
 {training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
