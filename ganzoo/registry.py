@@ -143,7 +143,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="0a3c220072a9d566313c9b16729da612a64e374b4b66e16428ec64d529212c3a",
+    sha256="204bf279de6c82713ac371ff646259e8c17b09998cd83f6bb6ab509588c01daf",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
