@@ -7,7 +7,10 @@ safetensors in ganzoo/evaluators/. From its predictions and penultimate features
 - class coverage: share of samples per predicted class; KL(sample mix || data mix)
 - requested-class accuracy (conditional models), overall and per class
 - FID in the classifier's feature space (Frechet distance of Gaussian fits) and KID (unbiased
-  MMD with a cubic polynomial kernel, Binkowski et al. 2018)
+  MMD with a cubic polynomial kernel, Binkowski et al. 2018). FID is biased by sample size, so
+  samples and real images are compared in equal sets, the size of half the held-out images (the
+  floor compares the two halves); it is the mean over every such set of samples drawn, since one
+  set of 1,000 MNIST samples moves FID by +-0.7 from one set to the next.
 - per-class FID: samples the classifier puts in class c against held-out images of class c, so a
   model that draws every class equally often but some of them badly is seen
 - precision / recall of k-NN manifolds (Kynkaanniemi et al. 2019)
@@ -244,19 +247,24 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     per_class, per_class_floor, per_class_m = fid_per_class(f_fake, pred, f_real, reference.heldout_labels, num_classes)
     nn_fake = nearest_distances(images[:1000], reference.train)
     nn_real = nearest_distances(reference.heldout[:1000], reference.rest)
+    # disjoint sets of samples, each the size of the real half it is compared with
+    fid_sets = [frechet_distance(f_fake[i:i + half], f_real[:half]) for i in range(0, n - half + 1, half)]
+    fid_sets = fid_sets or [frechet_distance(f_fake, f_real[:half])]
     result = {
         "n": n, "seed": seed,
-        "fid_samples": half,    # FID, KID, precision and recall: this many samples vs as many held-out images
+        "fid_samples": half,    # FID, precision and recall: sets of this many samples vs as many held-out images
+        "fid_sets": len(fid_sets),
         "class_share": [round(float(s), 4) for s in share],
         "class_share_min": float(share.min()), "class_share_max": float(share.max()),
         "classes_covered": int((share >= 0.01).sum()),
         "class_kl": kl,
         # equal sizes on both sides, against the same real half, so the two are comparable
-        "fid": frechet_distance(f_fake[:half], f_real[:half]),
+        "fid": sum(fid_sets) / len(fid_sets),
+        "fid_set_spread": max(fid_sets) - min(fid_sets),
         "fid_floor": frechet_distance(f_real[half:2 * half], f_real[:half]),
         "fid_per_class": [round(v, 2) for v in per_class], "fid_per_class_floor": [round(v, 2) for v in per_class_floor],
         "fid_per_class_samples": per_class_m,
-        "kid": kernel_distance(f_fake[:half], f_real[:half]),
+        "kid": kernel_distance(f_fake, f_real[:half]),     # unbiased at any size: subsets from every sample
         "kid_floor": kernel_distance(f_real[half:2 * half], f_real[:half]),
         "precision": precision, "recall": recall,
         "precision_floor": precision_floor, "recall_floor": recall_floor,

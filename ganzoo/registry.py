@@ -115,7 +115,7 @@ register(ZooEntry(
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-mnist",
-    sha256="111a4f2bc6f0f7e30100a38d2a96a594785973ca2221c631edd1840c1c946e0a",
+    sha256="7c0304d59c3ea6294d377401c0ea666e9a703f72ae05f18e21c0b94c97334fc6",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(

@@ -8,7 +8,7 @@ import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import devices_line, per_class_line, quality_notes, seed_spread_line, training_command
+from training.make_card import devices_line, fid_sets_text, overrides_between, per_class_line, quality_notes, seed_spread_line, training_command
 from training.train import load_config
 
 
@@ -35,8 +35,8 @@ def test_card_command_reproduces_the_shipped_run(name):
 def test_quality_notes_follow_the_figures():
     within = quality_notes({"fid": 3.0, "fid_floor": 2.0, "recall": 0.8, "recall_floor": 0.85})
     above = quality_notes({"fid": 9.0, "fid_floor": 1.0, "recall": 0.5, "recall_floor": 0.85})
-    assert "1.5x the real-vs-real floor" in within and "within the zoo's bar" in within and "Recall" not in within
-    assert "9.0x" in above and "above the zoo's bar" in above and "Recall is 0.5 against 0.85" in above
+    assert "1.50x the real-vs-real floor" in within and "within the zoo's bar" in within and "Recall" not in within
+    assert "9.00x" in above and "above the zoo's bar" in above and "Recall is 0.5 against 0.85" in above
 
 
 def test_a_resumed_run_shows_both_commands_and_they_parse_back():
@@ -85,3 +85,16 @@ def test_the_fid_of_other_sampling_seeds_is_given_with_its_spread_only_when_meas
     assert "seed 0: 2.97, seed 1: 2.83, seed 2: 3.03; mean 2.94." in line
     assert "Differences of 0.20 between" in line
     assert seed_spread_line({"fid": 2.97}) == ""
+
+
+def test_the_card_says_over_how_many_sets_of_samples_fid_was_averaged():
+    assert fid_sets_text({"fid_sets": 10, "fid_set_spread": 1.4567}) == "10 disjoint sets (which differ by up to 1.46)"
+    assert fid_sets_text({"fid_sets": 1, "fid_set_spread": 0.0}) == "one set"
+    assert fid_sets_text({}) == "one set"     # results from before FID averaged over sets
+
+
+def test_a_setting_newer_than_an_earlier_stage_is_no_override_at_its_default():
+    earlier = {"epochs": 150, "ema_decay": 0.999, "model": {"ngf": 64}}      # written before top_k existed
+    later = {"epochs": 200, "ema_decay": 0.999, "top_k": 1.0, "class_entropy": 0.0, "model": {"ngf": 64}}
+    assert overrides_between(earlier, later) == " epochs=200"
+    assert overrides_between(earlier, {**later, "top_k": 0.75}) == " epochs=200 top_k=0.75"

@@ -85,6 +85,12 @@ def test_evaluate_records_its_settings():
     assert sum(res["class_share"]) == pytest.approx(1, abs=1e-3)
     assert 0 <= res["class_accuracy"] <= 1 and len(res["class_accuracy_per_class"]) == 10
     assert res["fid"] > res["fid_floor"]
+    # FID averages the three disjoint sets of 20 samples (the real half's size); the first set alone
+    # is what 20 samples from the same seed score
+    assert res["fid_samples"] == 20 and res["fid_sets"] == 3 and res["fid_set_spread"] > 0
+    first = metrics.evaluate(g, metrics.load_evaluator(), ref, n=20, seed=3)
+    assert first["fid_sets"] == 1 and first["fid_set_spread"] == 0 and first["fid"] != res["fid"]
+    assert abs(first["fid"] - res["fid"]) <= res["fid_set_spread"]
     assert len(res["fid_per_class"]) == len(res["fid_per_class_floor"]) == 10
 
 

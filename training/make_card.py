@@ -26,7 +26,7 @@ from huggingface_hub import EvalResult, ModelCardData  # noqa: E402
 
 import ganzoo  # noqa: E402
 from ganzoo.hub import file_sha256  # noqa: E402
-from training.train import load_config  # noqa: E402
+from training.train import TrainConfig, load_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"mnist-10k": ("mnist", "MNIST (10,000-image training subset)"),
@@ -83,7 +83,10 @@ def command_overrides(name: str, train_cfg: dict) -> str:
 
 
 def overrides_between(base: dict, train_cfg: dict) -> str:
-    """The key=value settings that turn ``base`` into ``train_cfg``, as shell words."""
+    """The key=value settings that turn ``base`` into ``train_cfg``, as shell words. A setting the
+    trainer did not have when ``base`` ran counts as its default there."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    base = {**{k: v for k, v in defaults.items() if k in train_cfg}, **base}
     same = lambda a, b: (list(a) == list(b)) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
     diff = [" " + shlex.quote(f"{k}={shell_value(v)}") for k, v in train_cfg.items()
             if k not in ("data", "out", "model") and not same(base.get(k), v)]
@@ -97,7 +100,7 @@ def quality_notes(results: dict) -> str:
     notes = []
     if "fid" in results and "fid_floor" in results:
         ratio = results["fid"] / results["fid_floor"]
-        notes.append(f"- FID is {ratio:.1f}x the real-vs-real floor ({results['fid']} vs {results['fid_floor']}): "
+        notes.append(f"- FID is {ratio:.2f}x the real-vs-real floor ({results['fid']} vs {results['fid_floor']}): "
                      + ("within the zoo's bar of 2x." if ratio <= 2 else "above the zoo's bar of 2x, so samples are "
                         "still told apart from real images in the judge's feature space."))
     if "recall" in results and "recall_floor" in results and results["recall"] < 0.8 * results["recall_floor"]:
@@ -114,6 +117,14 @@ def per_class_line(results: dict) -> str:
                       enumerate(zip(results["fid_per_class"], results["fid_per_class_floor"])))
     return (f"\nFID per class (0..9; {results['fid_per_class_samples']} samples the judge puts in the class against as"
             f" many held-out images of it, the real-vs-real floor in brackets): {pairs}.\n")
+
+
+def fid_sets_text(results: dict) -> str:
+    """How many disjoint sets of samples the FID averages, and how far apart they were."""
+    sets = results.get("fid_sets", 1)
+    if sets == 1:
+        return "one set"
+    return f"{sets} disjoint sets (which differ by up to {results['fid_set_spread']:.2f})"
 
 
 def seed_spread_line(results: dict) -> str:
@@ -224,9 +235,10 @@ ganzoo.make_grid(images).save("grid.png")
 {results['n']:,} samples, seed {results['seed']}, judged by a {results['evaluator']} classifier (sha256
 `{results['evaluator_sha256'][:16]}...`, {results['evaluator_heldout_accuracy']:.1%} on {HELDOUT[meta['dataset']]}) against
 those held-out images (sha256 `{results['reference_sha256'][:16]}...`), which the generator never saw as
-evaluation data. FID, KID, precision and recall compare {results.get('fid_samples', 'the first'):,} samples with as many
-held-out images; the floor is the same metric between the two halves of the real held-out images,
-the same sizes on both sides: what a perfect generator would score.
+evaluation data. FID is the mean over {fid_sets_text(results)} of {results.get('fid_samples', 'the first'):,} samples, each against as many
+held-out images (FID depends on the sample size, so both sides are the same size); precision and
+recall use the first of those sets, KID subsets of all samples. The floor is the same metric between
+the two halves of the real held-out images: what a perfect generator would score.
 
 | metric | value | real-vs-real floor | how to read it |
 | --- | --- | --- | --- |
