@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import ganzoo
-from tests.conftest import REPO, TINY
+from tests.conftest import REPO, TINY, tiny_generator
 from training import checkpoint as ckpt
 from training import train
 from training.export_checkpoint import main as export_main
@@ -131,6 +131,81 @@ def test_export_checkpoint_gives_the_generator_the_run_exports(family, ema_decay
     assert json.loads((folder / "config.json").read_text())["training"]["steps"] == 20
 
 
+@pytest.mark.parametrize("family", list(TINY))
+def test_recalibrated_batchnorm_statistics_are_the_generators_own(family):
+    g = tiny_generator(family)
+    bns = [m for m in g.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in bns:                                      # statistics measured under other weights
+        m.running_mean.fill_(0.5)
+        m.running_var.fill_(3.0)
+    params = {k: v.clone() for k, v in g.named_parameters()}
+    z = torch.randn(2048, g.latent_dim, generator=torch.Generator().manual_seed(1))
+    y = None if g.num_classes is None else torch.arange(2048) % g.num_classes
+
+    def gap():                                         # eval-mode output against batch-statistics output
+        with torch.no_grad():
+            g.eval()
+            out_eval = g(z, y)
+            g.train()
+            out_batch = g(z, y)
+            g.eval()
+        return float((out_eval - out_batch).abs().mean())
+
+    for m in bns:                                      # the gap check must not move the statistics
+        m.momentum = 0.0
+    before = gap()
+    for m in bns:
+        m.momentum = 0.1
+    assert train.recalibrate_batchnorm(g, batches=40, batch_size=64, seed=0) == {"batches": 40, "batch_size": 64, "seed": 0}
+    assert not g.training and all(m.momentum == 0.1 for m in bns)
+    assert all(torch.equal(v, params[k]) for k, v in g.named_parameters())
+    for m in bns:
+        m.momentum = 0.0
+    after = gap()
+    assert after < 0.01 < before, (before, after)
+
+
+def test_recalibration_leaves_a_generator_without_batchnorm_alone():
+    g = torch.nn.Linear(2, 2)
+    assert train.recalibrate_batchnorm(g, batches=5, batch_size=4) is None
+
+
+@pytest.mark.parametrize("bn_batches", [200, 0])
+def test_run_exports_the_ema_generator_with_recalibrated_batchnorm(bn_batches, digits_dir, tmp_path):
+    out = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", f"bn_batches={bn_batches}")).run()
+    training = json.loads((out / "config.json").read_text())["training"]
+    g = ganzoo.load(out)
+    st = ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME)
+    averaged = {k.removeprefix("module."): v for k, v in st["ema"].items()}
+    stats = [k for k in g.state_dict() if k.endswith("running_mean")]
+    assert stats
+    if bn_batches:
+        assert training["bn_recalibrated"] == {"batches": 200, "batch_size": 32, "seed": 0}
+        assert all(not torch.allclose(g.state_dict()[k], averaged[k]) for k in stats)
+    else:
+        assert "bn_recalibrated" not in training
+        assert all(torch.equal(g.state_dict()[k], averaged[k]) for k in stats)
+    weights_only = [k for k in g.state_dict() if "running" not in k and "num_batches" not in k]
+    assert all(torch.equal(g.state_dict()[k], averaged[k]) for k in weights_only)
+
+
+def test_recalibrate_bn_script_rewrites_a_model_folder(tmp_path, capsys):
+    from training.recalibrate_bn import main as recal_main
+
+    folder = ganzoo.save_pretrained(tiny_generator("dcgan"), tmp_path / "m", name="tiny", training={"steps": 7})
+    before = ganzoo.load(folder).sample(8, seed=0)
+    assert recal_main([str(folder), "--batches", "3"]) == 0
+    training = json.loads((folder / "config.json").read_text())["training"]
+    assert training == {"steps": 7, "bn_recalibrated": {"batches": 3, "batch_size": 128, "seed": 0}}
+    assert not torch.equal(ganzoo.load(folder).sample(8, seed=0), before)
+    with pytest.raises(SystemExit):
+        recal_main([str(folder), "--batches", "0"])
+    assert "--batches must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        recal_main([str(tmp_path / "nothing")])
+    assert "is not a model folder: no config.json" in capsys.readouterr().err
+
+
 def test_export_checkpoint_without_a_checkpoint(tmp_path, capsys):
     assert export_main([str(tmp_path)]) == 2
     assert "no checkpoint at" in capsys.readouterr().err
@@ -185,6 +260,7 @@ def test_checkpoint_round_trips_optimizer_state(tmp_path):
     (["model.depth=3"], "unknown dcgan config option\\(s\\) \\['depth'\\]"),
     (["top_k=0"], "top_k must be a share of the batch in \\(0, 1\\], got 0"),
     (["top_k=1.5"], "top_k must be a share of the batch in \\(0, 1\\], got 1.5"),
+    (["bn_batches=-1"], "bn_batches must be an int >= 0 \\(0 keeps the averaged statistics\\), got -1"),
 ])
 def test_bad_input(overrides, match, digits_dir, tmp_path):
     with pytest.raises(TrainingError, match=match):

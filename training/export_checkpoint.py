@@ -7,7 +7,7 @@
 
 A run writes model.safetensors only when it ends; this reads OUT/checkpoint.safetensors
 (written atomically, so it is safe while the run goes on) and exports the EMA generator
-when the run keeps one, as the run's own export does.
+when the run keeps one, with its batch-norm statistics re-measured, as the run's own export does.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from torch.optim.swa_utils import AveragedModel  # noqa: E402
 import ganzoo  # noqa: E402
 from ganzoo.models import build_generator, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint  # noqa: E402
+from training.train import recalibrate_batchnorm  # noqa: E402
 
 
 def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
@@ -30,16 +31,18 @@ def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
     st = load_checkpoint(run / CHECKPOINT_NAME)
     cfg, step = st["config"], st["step"]
     G = build_generator(cfg["family"], make_config(cfg["family"], cfg["model"]))
+    training = {"steps": step, "seed": cfg["seed"], "ema": st["ema"] is not None, "checkpoint": str(run / CHECKPOINT_NAME)}
     if st["ema"] is not None:       # the trainer's AveragedModel; loading into one maps its keys back
         ema = AveragedModel(G, use_buffers=True)
         ema.load_state_dict(st["ema"])
         G = ema.module
+        bn = recalibrate_batchnorm(G, batches=cfg.get("bn_batches", 200), batch_size=cfg["batch_size"], seed=cfg["seed"])
+        if bn is not None:
+            training["bn_recalibrated"] = bn
     else:
         G.load_state_dict(st["G"])
     folder = Path(out) if out is not None else run / f"step-{step:06d}"
-    return ganzoo.save_pretrained(G.eval(), folder, name=cfg["name"], data=cfg["data"],
-                                  training={"steps": step, "seed": cfg["seed"], "ema": st["ema"] is not None,
-                                            "checkpoint": str(run / CHECKPOINT_NAME)})
+    return ganzoo.save_pretrained(G.eval(), folder, name=cfg["name"], data=cfg["data"], training=training)
 
 
 def main(argv: list[str] | None = None) -> int:

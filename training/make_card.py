@@ -250,7 +250,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 
 {training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
 {summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {devices_line(earlier_summaries, summary)}, torch {summary['torch']}).
-
+{bn_line(meta.get('training') or {})}
 | setting | value |
 | --- | --- |
 {chr(10).join(f'| {k} | {v} |' for k, v in recipe.items())}
@@ -272,6 +272,16 @@ real.
     (out / "README.md").write_text(card)
     print(f"{name}: sha256 {file_sha256(out / 'model.safetensors')}")
     return out
+
+
+def bn_line(training: dict) -> str:
+    """The batch-norm re-measurement of the shipped weights, when there was one."""
+    bn = training.get("bn_recalibrated")
+    if not bn:
+        return ""
+    return (f"\nThe batch-norm statistics of the shipped (EMA) weights were then re-measured under those weights\n"
+            f"from {bn['batches']} batches of {bn['batch_size']} samples (seed {bn['seed']}; `training/recalibrate_bn.py`,\n"
+            f"which the trainer now does at export): the averaged statistics had been measured under other weights.\n")
 
 
 def main(argv=None) -> int:

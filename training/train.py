@@ -13,6 +13,7 @@ samples/epoch_NNNN.png and interpolation.gif.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import logging
@@ -72,6 +73,7 @@ class TrainConfig:
     aux_weight: float = 1.0                     # D's class head (cgan aux_classifier, dcgan aux_classes): label supervision weight
     class_entropy: float = 0.0                  # dcgan with aux_classes: weight of G's CatGAN term (losses.class_entropy_g)
     top_k: float = 1.0                          # share of each fake batch, D's highest scores, in G's loss (Sinha et al. 2020)
+    bn_batches: int = 200                       # batches of samples that re-measure the EMA generator's batch-norm statistics at export; 0: keep the averaged ones
     checkpoint_every: int = 500
     log_every: int = 25
     sample_epochs: list[int] = field(default_factory=lambda: [1, 20, -1])   # -1: the last epoch
@@ -103,10 +105,41 @@ class TrainConfig:
                 raise TrainingError(f"{key} must be a positive int, got {v!r}")
         if not 0 <= self.ema_decay < 1:
             raise TrainingError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        if not isinstance(self.bn_batches, int) or self.bn_batches < 0:
+            raise TrainingError(f"bn_batches must be an int >= 0 (0 keeps the averaged statistics), got {self.bn_batches!r}")
 
     @property
     def out_dir(self) -> Path:
         return _resolve(self.out or f"runs/{self.name}")
+
+
+def recalibrate_batchnorm(g: ganzoo.ImageGenerator, *, batches: int, batch_size: int, seed: int = 0) -> dict | None:
+    """Re-measure g's batch-norm running statistics, in place, on ``batches`` batches of its own samples.
+
+    The EMA generator (AveragedModel with use_buffers) keeps an average of the live generator's
+    statistics, each measured under other weights than the averaged ones it ships with. This
+    measures them under the shipped weights, as SWA's update_bn does: a cumulative mean of the
+    batch statistics over latents z ~ N(0, I) (and uniform labels), drawn from ``seed`` on the CPU.
+    Only buffers change. Returns the settings, for config.json, or None when g has no batch norm.
+    """
+    bns = [m for m in g.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or batches < 1:
+        return None
+    was_training, momenta = g.training, [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None                       # cumulative mean over all batches
+    gen = torch.Generator().manual_seed(seed)
+    g.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            z = torch.randn(batch_size, g.latent_dim, generator=gen)
+            y = None if g.num_classes is None else torch.randint(0, g.num_classes, (batch_size,), generator=gen)
+            g(z.to(g.device), None if y is None else y.to(g.device))
+    for m, momentum in zip(bns, momenta):
+        m.momentum = momentum
+    g.train(was_training)
+    return {"batches": batches, "batch_size": batch_size, "seed": seed}
 
 
 def _resolve(path: str) -> Path:
@@ -461,9 +494,14 @@ class Trainer:
 
     def _export(self, seconds: float) -> None:
         g = self.generator_for_export()
-        ganzoo.save_pretrained(g, self.out, name=self.cfg.name, dataset=self.dataset_name,
-                               training={"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
-                                         "seed": self.cfg.seed, "ema": self.ema is not None})
+        training = {"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
+                    "seed": self.cfg.seed, "ema": self.ema is not None}
+        if self.ema is not None:                # a copy: the checkpoint keeps the averaged statistics
+            g = copy.deepcopy(g)
+            bn = recalibrate_batchnorm(g, batches=self.cfg.bn_batches, batch_size=self.cfg.batch_size, seed=self.cfg.seed)
+            if bn is not None:
+                training["bn_recalibrated"] = bn
+        ganzoo.save_pretrained(g.eval(), self.out, name=self.cfg.name, dataset=self.dataset_name, training=training)
         summary = {"steps": self.step, "seconds_this_session": round(seconds, 2),
                    "seconds_total": round(self.seconds_before + seconds, 2), "device": _device_name(self.device),
                    "num_processes": self.acc.num_processes, "torch": torch.__version__}
