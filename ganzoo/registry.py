@@ -105,7 +105,7 @@ register(ZooEntry(
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/vanilla-mnist",
-    sha256="1c2a56479baf7d631b1ace66594b0c995712e68a82a7db23f4f3e74851ece3bd",
+    sha256="48587a7065bb68903740952dfaabd297f8cc642da2cf5a4e28e3b3b06ea4e26b",
     description="MLP GAN of the lecture recipe (Goodfellow et al. 2014)",
 ))
 register(ZooEntry(
@@ -115,7 +115,7 @@ register(ZooEntry(
     dataset="mnist-10k",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-mnist",
-    sha256="7c0304d59c3ea6294d377401c0ea666e9a703f72ae05f18e21c0b94c97334fc6",
+    sha256="6995d7a0b6e78f711a445947444e5c18825a1ce07653c77d2fc3440b55bc23de",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
@@ -129,7 +129,7 @@ register(ZooEntry(
     num_classes=10,
     class_names=MNIST_DIGITS,
     hub_repo="ganzoo/cgan-mnist",
-    sha256="b181cd6450ab0181188a42f9298db11dfbfca07436a026c93ba1db68f7eea76b",
+    sha256="3da30d734eed506133cc6068ed424a184e132f6f61cfc340d1b66b755f6cad5a",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
 
@@ -143,7 +143,7 @@ register(ZooEntry(
     dataset="fashion-mnist",
     image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
-    sha256="204bf279de6c82713ac371ff646259e8c17b09998cd83f6bb6ab509588c01daf",
+    sha256="f7052bfc87cf9cdaf40b48f4781712fd87c7b0b8fcaa1ef803d6c92639143e27",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
@@ -157,6 +157,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
-    sha256="f40d2cca5c064b757411126366575bad520eccdee0dd819e1ed4270ac672b166",
+    sha256="f48ca67aea990cdace4bcd31824940dcc1c9c3292971ab1b9df70b91afb956f7",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))

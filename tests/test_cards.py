@@ -37,6 +37,11 @@ def test_quality_notes_follow_the_figures():
     above = quality_notes({"fid": 9.0, "fid_floor": 1.0, "recall": 0.5, "recall_floor": 0.85})
     assert "1.50x the real-vs-real floor" in within and "within the zoo's bar" in within and "Recall" not in within
     assert "9.00x" in above and "above the zoo's bar" in above and "Recall is 0.5 against 0.85" in above
+    by_seed = {"fid": 1.61, "fid_floor": 0.81}
+    lucky = quality_notes({**by_seed, "fid_by_seed": {"0": 1.61, "1": 1.71, "2": 1.68}})
+    steady = quality_notes({**by_seed, "fid_by_seed": {"0": 1.61, "1": 1.60, "2": 1.62}})
+    assert "within the zoo's bar of 2x for this seed, but not for sampling seed(s) 1, 2, so not reliably" in lucky
+    assert "within the zoo's bar of 2x on every sampling seed measured." in steady
 
 
 def test_a_resumed_run_shows_both_commands_and_they_parse_back():
