@@ -287,8 +287,9 @@ def bn_line(training: dict) -> str:
     if not bn:
         return ""
     return (f"\nThe batch-norm statistics of the shipped (EMA) weights were then re-measured under those weights\n"
-            f"from {bn['batches']} batches of {bn['batch_size']} samples (seed {bn['seed']}; `training/recalibrate_bn.py`,\n"
-            f"which the trainer now does at export): the averaged statistics had been measured under other weights.\n")
+            f"from {bn['batches']} batches of {bn['batch_size']} samples (seed {bn['seed']}; the trainer's `bn_batches` at export,\n"
+            f"or `training/recalibrate_bn.py` for a folder exported before): the averaged statistics had been\n"
+            f"measured under other weights.\n")
 
 
 def main(argv=None) -> int:

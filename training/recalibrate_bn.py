@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import yaml  # noqa: E402
+
 import ganzoo  # noqa: E402
 from ganzoo.hub import CONFIG_NAME  # noqa: E402
 from training.train import recalibrate_batchnorm  # noqa: E402
@@ -50,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_batch_size(folder: Path) -> int:
-    import yaml
-
     recipe = folder / "train_config.yaml"
     return int(yaml.safe_load(recipe.read_text())["batch_size"]) if recipe.is_file() else 128
 
