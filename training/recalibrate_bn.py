@@ -17,11 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import yaml  # noqa: E402
-
 import ganzoo  # noqa: E402
 from ganzoo.hub import CONFIG_NAME  # noqa: E402
-from training.train import recalibrate_batchnorm  # noqa: E402
+from training.train import TrainConfig, load_config, recalibrate_batchnorm  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model", type=Path, help="a folder holding config.json and model.safetensors")
     p.add_argument("--out", type=Path, help="folder to write (default: rewrite MODEL)")
     p.add_argument("--batches", type=int, default=200)
-    p.add_argument("--batch-size", type=int, help="default: the run's train_config.yaml batch_size, else 128")
+    p.add_argument("--batch-size", type=int, help="default: the run's train_config.yaml batch_size, else the trainer's default (128)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.batches < 1:
@@ -53,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_batch_size(folder: Path) -> int:
     recipe = folder / "train_config.yaml"
-    return int(yaml.safe_load(recipe.read_text())["batch_size"]) if recipe.is_file() else 128
+    return load_config(recipe).batch_size if recipe.is_file() else TrainConfig.batch_size
 
 
 if __name__ == "__main__":
