@@ -267,6 +267,14 @@ def test_bad_input(overrides, match, digits_dir, tmp_path):
         Trainer(recipe("dcgan", digits_dir, tmp_path / "x", *overrides))
 
 
+def test_mixed_precision_no_is_read_as_the_word_not_as_yaml_false(tmp_path):
+    # YAML 1.1 reads a bare `no` as False, in a recipe file as on the command line
+    (tmp_path / "r.yaml").write_text((REPO / "training/configs/dcgan-mnist.yaml").read_text() + "mixed_precision: no\n")
+    assert load_config(tmp_path / "r.yaml").mixed_precision == "no"
+    assert load_config(REPO / "training/configs/dcgan-mnist.yaml", ["mixed_precision=no"]).mixed_precision == "no"
+    assert load_config(REPO / "training/configs/dcgan-mnist.yaml", ["mixed_precision=bf16"]).mixed_precision == "bf16"
+
+
 def test_top_k_gives_the_generator_loss_only_the_fakes_d_scores_highest(digits_dir, tmp_path):
     tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "top_k=0.75", "max_steps=3"))
     seen, g_loss = {}, tr.g_losses

@@ -92,6 +92,8 @@ class TrainConfig:
                 except ValueError:
                     raise TrainingError(f"{f.name} must be a number, got {value!r}") from None
         self.betas = tuple(float(b) for b in self.betas)
+        if self.mixed_precision is False:                      # YAML 1.1 reads `no` (and off, false) as False
+            self.mixed_precision = "no"
         checks = {"loss": (self.loss, tuple(LOSSES)), "optimizer": (self.optimizer, ("adam", "sgd")),
                   "mixed_precision": (self.mixed_precision, ("no", "bf16"))}
         for key, (value, valid) in checks.items():
