@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=50)
     args = p.parse_args(argv)
     import os
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {args.device}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores "
+          f"({torch.backends.cpu.get_cpu_capability()}), device {args.device}")
     print(f"{'model':<16} {'import (s)':>10} {'load (s)':>9} {'ms / 64 samples':>16}")
     for name in ganzoo.list_models():
         c = cold(name)

@@ -295,6 +295,25 @@ def test_top_k_gives_the_generator_loss_only_the_fakes_d_scores_highest(digits_d
     assert torch.equal(seen["g_input"].sort().values, seen["logits"].float().sort().values[8:])
 
 
+@pytest.mark.parametrize("precision, fast_bf16, warned", [("bf16", False, True), ("bf16", True, False),
+                                                        ("no", False, False)])
+def test_bf16_on_a_cpu_without_bf16_instructions_is_warned_about(precision, fast_bf16, warned, digits_dir, tmp_path,
+                                                                 monkeypatch, caplog):
+    from accelerate.state import AcceleratorState
+    monkeypatch.setattr(train, "cpu_has_fast_bf16", lambda: fast_bf16)
+    AcceleratorState._reset_state(reset_partial_state=True)     # a new mixed-precision setting needs a new state
+    try:
+        with caplog.at_level("WARNING", logger="ganzoo.train"):
+            used = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", f"mixed_precision={precision}")).acc.mixed_precision
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    assert used == precision
+    hits = [r.getMessage() for r in caplog.records if "without bf16 instructions" in r.getMessage()]
+    assert len(hits) == int(warned)
+    if warned:
+        assert "use mixed_precision=no" in hits[0]
+
+
 def test_unlabelled_data_for_conditional_model(digits_dir, tmp_path):
     (tmp_path / "unlabelled").mkdir()
     (tmp_path / "unlabelled" / "train-images-idx3-ubyte.gz").write_bytes(
