@@ -23,6 +23,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -64,19 +65,26 @@ def load_evaluator(dataset: str = "mnist", path: Path | None = None) -> DigitCla
     return model.eval()
 
 
+class Embedding(NamedTuple):
+    features: torch.Tensor      # (N, 128) float64
+    pred: torch.Tensor          # (N,) predicted class
+    confidence: torch.Tensor    # (N,) top-class probability; low for ambiguous images
+
+
 @torch.inference_mode()
-def embed(classifier: DigitClassifier, images: torch.Tensor, batch: int = 1000,
-          progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N, 128) float64, predicted class (N,)) for images (N, C, H, W) in [0, 1]."""
+def embed(classifier: DigitClassifier, images: torch.Tensor, batch: int = 1000, progress: bool = False) -> Embedding:
+    """The judge's view of images (N, C, H, W) in [0, 1], from one pass through it."""
     from tqdm.auto import tqdm
 
     device = next(classifier.parameters()).device
-    feats, preds = [], []
+    feats, preds, confs = [], [], []
     for i in tqdm(range(0, images.shape[0], batch), desc="classifying", unit="batch", disable=not progress):
         f = classifier.features(images[i:i + batch].to(device))
+        conf, pred = classifier.head(f).softmax(1).max(1)
         feats.append(f.double().cpu())
-        preds.append(classifier.head(f).argmax(1).cpu())
-    return torch.cat(feats), torch.cat(preds)
+        preds.append(pred.cpu())
+        confs.append(conf.cpu())
+    return Embedding(torch.cat(feats), torch.cat(preds), torch.cat(confs))
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -143,15 +151,6 @@ def mean_pairwise_distance(feats: torch.Tensor) -> float:
     if n < 2:
         return float("nan")
     return float(torch.pdist(feats).mean())
-
-
-@torch.inference_mode()
-def _mean_confidence(classifier: DigitClassifier, images: torch.Tensor) -> float:
-    """Mean top-class probability: low when samples are ambiguous scribbles."""
-    device = next(classifier.parameters()).device
-    probs = torch.cat([classifier(images[i:i + 1000].to(device)).softmax(1).cpu()
-                       for i in range(0, images.shape[0], 1000)])
-    return float(probs.max(1).values.mean())
 
 
 def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, batch: int = 1000) -> torch.Tensor:
@@ -232,8 +231,8 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
     conditional = generator.num_classes is not None
     labels = torch.arange(n) % generator.num_classes if conditional else None
     images = generator.sample(n, labels=labels, seed=seed)
-    f_fake, pred = embed(classifier, images, progress=progress)
-    f_real, pred_real = embed(classifier, reference.heldout)
+    f_fake, pred, conf_fake = embed(classifier, images, progress=progress)
+    f_real, pred_real, conf_real = embed(classifier, reference.heldout)
 
     share = torch.bincount(pred, minlength=num_classes).double() / n
     data_mix = torch.bincount(reference.heldout_labels, minlength=num_classes).double()
@@ -272,8 +271,8 @@ def evaluate(generator, classifier: DigitClassifier, reference: Reference, *, n:
         "nn_train_distance_median": float(nn_fake.median()),
         "nn_train_distance_median_heldout": float(nn_real.median()),
         "copies": float((nn_fake < 0.5 * nn_real.quantile(0.01)).double().mean()),
-        "mean_confidence": _mean_confidence(classifier, images),
-        "mean_confidence_floor": _mean_confidence(classifier, reference.heldout),
+        "mean_confidence": float(conf_fake.mean()),
+        "mean_confidence_floor": float(conf_real.mean()),
     }
     if conditional:
         correct = pred == labels

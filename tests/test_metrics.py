@@ -59,8 +59,14 @@ def test_shipped_evaluator_recognises_digits():
     clf = metrics.load_evaluator("mnist")
     assert clf.head.out_features == 10
     images, _ = make_digits(20)
-    feats, preds = metrics.embed(clf, torch.from_numpy(images).float()[:, None] / 255)
-    assert feats.shape == (20, 128) and preds.shape == (20,)
+    x = torch.from_numpy(images).float()[:, None] / 255
+    feats, preds, confidence = metrics.embed(clf, x, batch=8)      # batches of 8, 8 and 4
+    assert feats.shape == (20, 128) and feats.dtype == torch.float64 and preds.shape == confidence.shape == (20,)
+    with torch.inference_mode():
+        probs = clf(x).softmax(1)                                 # the whole classifier, in one batch
+    assert torch.equal(preds, probs.argmax(1))
+    torch.testing.assert_close(confidence, probs.max(1).values)
+    assert confidence.min() > 0.1 and confidence.max() <= 1
     with pytest.raises(FileNotFoundError, match="no evaluator for data set 'cifar'.*available: \\['fashion', 'mnist'\\]"):
         metrics.load_evaluator("cifar")
 

@@ -24,7 +24,7 @@ def judge():
 
 
 def shares(judge, images):
-    _, pred = metrics.embed(judge, images)
+    pred = metrics.embed(judge, images).pred
     return torch.bincount(pred, minlength=10).double() / len(pred)
 
 
@@ -43,7 +43,7 @@ def test_cgan_draws_the_requested_class_and_varies_within_it(judge):
     g = ganzoo.load("cgan-mnist")
     labels = torch.arange(N) % 10
     images = g.sample(N, labels=labels, seed=123)
-    feats, pred = metrics.embed(judge, images)
+    pred = metrics.embed(judge, images).pred
     assert (pred == labels).double().mean() >= 0.99
     # not one prototype per class: the nearest other sample of the same class is far away
     spread = torch.stack([metrics.nearest_distances(images[labels == c][:50], images[labels == c][50:300]).mean()
@@ -54,7 +54,7 @@ def test_cgan_draws_the_requested_class_and_varies_within_it(judge):
 def test_cgan_fashion_draws_the_requested_class():
     g = ganzoo.load("cgan-fashion")
     labels = torch.arange(N) % 10
-    _, pred = metrics.embed(judge_of("cgan-fashion"), g.sample(N, labels=labels, seed=123))
+    pred = metrics.embed(judge_of("cgan-fashion"), g.sample(N, labels=labels, seed=123)).pred
     per_class = torch.stack([(pred[labels == c] == c).double().mean() for c in range(10)])
     assert (pred == labels).double().mean() >= 0.95 and per_class.min() >= 0.8, per_class.tolist()
 

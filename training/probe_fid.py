@@ -35,10 +35,10 @@ def main(argv=None) -> int:
     if g.num_classes is not None:
         p.error(f"{args.model} is conditional; this probe is for unconditional models")
     half = ref.heldout.shape[0] // 2
-    real, real_pred = embed(classifier, ref.heldout[:half])
+    real, real_pred, _ = embed(classifier, ref.heldout[:half])
     z = g.latents(half, seed=0)
     for psi in args.psi:
-        fake, fake_pred = embed(classifier, g.generate(z * psi))
+        fake, fake_pred, _ = embed(classifier, g.generate(z * psi))
         precision, recall = precision_recall(real, fake)
         line = f"psi {psi}: FID {frechet_distance(fake, real):.2f}, precision {precision:.3f}, recall {recall:.3f}"
         if psi == 1.0:
