@@ -203,7 +203,7 @@ class Trainer:
         self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu or not torch.cuda.is_available())
         self.device = self.acc.device
         if cfg.mixed_precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
-            # measured on a 2-core AVX2 EPYC: 17 images/s in bf16 against 337 in fp32 (docs/performance.md)
+            # measured on a 2-core AVX2 EPYC: 17 images/s in bf16 against 373 in fp32 (docs/performance.md)
             log.warning("mixed_precision=bf16 on a CPU without bf16 instructions (%s): torch emulates bf16 "
                         "there, about 20x slower than fp32; use mixed_precision=no on this machine",
                         torch.backends.cpu.get_cpu_capability())
