@@ -24,6 +24,7 @@ import torch  # noqa: E402
 import ganzoo  # noqa: E402
 from ganzoo.metrics import embed, evaluate_model, load_evaluator, load_reference  # noqa: E402
 from ganzoo.registry import EVALUATORS  # noqa: E402
+from training.train import device_name  # noqa: E402
 
 
 def seconds(fn) -> tuple[float, object]:
@@ -41,8 +42,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     folders = {"mnist-10k": args.mnist, "fashion-mnist": args.fashion}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores "
-          f"({torch.backends.cpu.get_cpu_capability()}), device {args.device}, n={args.n}")
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, {device_name(torch.device(args.device))}, n={args.n}")
     print(f"{'model':<16} {'evaluate (s)':>12} {'read data':>10} {'sample':>8} {'classify':>9}")
     for name in args.models:
         dataset = ganzoo.get_entry(name).dataset

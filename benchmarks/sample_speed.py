@@ -55,13 +55,13 @@ def warm_ms(name: str, device: str, repeats: int) -> float:
 def main(argv=None) -> int:
     import torch
     import ganzoo
+    from training.train import device_name
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=50)
     args = p.parse_args(argv)
     import os
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores "
-          f"({torch.backends.cpu.get_cpu_capability()}), device {args.device}")
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, {device_name(torch.device(args.device))}")
     print(f"{'model':<16} {'import (s)':>10} {'load (s)':>9} {'ms / 64 samples':>16}")
     for name in ganzoo.list_models():
         c = cold(name)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from ganzoo.data import load_dataset  # noqa: E402
 from ganzoo.models import build_discriminator, build_generator, make_config  # noqa: E402
-from training.train import Trainer, load_config  # noqa: E402
+from training.train import Trainer, device_name, load_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -109,8 +109,7 @@ def main(argv=None) -> int:
     settings = args.settings if args.settings is not None else (
         ["", "mixed_precision=bf16,channels_last=true", "mixed_precision=bf16,channels_last=true,batch_size=512",
          "mixed_precision=bf16,batch_size=512,compile=true"] if on_gpu else [""])
-    name = torch.cuda.get_device_name() if on_gpu else \
-        f"cpu ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
+    name = device_name(device)
     print(f"device: {name}; torch {torch.__version__}; {args.steps} timed steps after {args.warmup} warm-up", flush=True)
     print(f"{'setting':<80} {'images/s':>10} {'x ref':>7}", flush=True)
     ref = reference_images_per_s(args.data, device, args.steps, args.warmup)

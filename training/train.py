@@ -515,7 +515,7 @@ class Trainer:
                 training["bn_recalibrated"] = bn
         ganzoo.save_pretrained(g.eval(), self.out, name=self.cfg.name, dataset=self.dataset_name, training=training)
         summary = {"steps": self.step, "seconds_this_session": round(seconds, 2),
-                   "seconds_total": round(self.seconds_before + seconds, 2), "device": _device_name(self.device),
+                   "seconds_total": round(self.seconds_before + seconds, 2), "device": device_name(self.device),
                    "num_processes": self.acc.num_processes, "torch": torch.__version__}
         (self.out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         plot_losses(self.out / "log.jsonl", self.out / "loss_curve.png")
@@ -525,7 +525,8 @@ class Trainer:
                         self.out / "interpolation.gif", fps=12, boomerang=True)
 
 
-def _device_name(device: torch.device) -> str:
+def device_name(device: torch.device) -> str:
+    """The machine a run or benchmark used: the GPU's name, or the CPU with its vector extension and threads."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     import platform
