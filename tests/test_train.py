@@ -359,6 +359,36 @@ def test_resume_adds_a_class_head_to_a_run_trained_without_one(digits_dir, tmp_p
         Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=12", "model.ngf=16"), resume=True)
 
 
+def test_init_from_starts_g_and_its_ema_from_a_shipped_generator_and_d_untrained(digits_dir, tmp_path):
+    src = Trainer(recipe("dcgan", digits_dir, tmp_path / "src", "max_steps=4", "checkpoint_every=4")).run()
+    shipped = ganzoo.load(src).state_dict()                 # the exported EMA G, batch norm re-measured
+    tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "ft", "max_steps=4", "checkpoint_every=4", f"init_from={src}"))
+    for g in (tr.acc.unwrap_model(tr.G), tr.ema.module):
+        assert all(torch.equal(g.state_dict()[k], v) for k, v in shipped.items())   # weights and BN buffers
+    fresh = Trainer(recipe("dcgan", digits_dir, tmp_path / "new", "max_steps=4"))
+    assert all(torch.equal(tr.acc.unwrap_model(tr.D).state_dict()[k], v)           # D as a run from scratch
+               for k, v in fresh.acc.unwrap_model(fresh.D).state_dict().items())
+    assert not torch.equal(fresh.G.state_dict()["net.0.weight"], shipped["net.0.weight"])
+    tr.run()
+    tuned = ganzoo.load(tmp_path / "ft").state_dict()
+    assert any(not torch.equal(tuned[k], v) for k, v in shipped.items() if v.is_floating_point())
+    # --resume continues from the fine-tune's own checkpoint, not from init_from again
+    resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "ft", "max_steps=8", f"init_from={src}"), resume=True)
+    saved = ckpt.load_checkpoint(tmp_path / "ft" / ckpt.CHECKPOINT_NAME)
+    assert resumed.step == 4
+    assert all(torch.equal(resumed.acc.unwrap_model(resumed.G).state_dict()[k], v) for k, v in saved["G"].items())
+
+
+@pytest.mark.parametrize("init_from,overrides,match", [
+    ("dcgan-mnsit", [], "init_from='dcgan-mnsit': unknown model 'dcgan-mnsit'.*dcgan-mnist"),
+    ("vanilla-mnist", [], "init_from='vanilla-mnist' is a vanilla generator; this recipe trains dcgan"),
+    ("dcgan-mnist", [], "(?s)init_from='dcgan-mnist' does not fit the recipe's generator; give the model options.*'ngf': 64"),
+])
+def test_bad_init_from(init_from, overrides, match, digits_dir, tmp_path):
+    with pytest.raises(TrainingError, match=match):
+        Trainer(recipe("dcgan", digits_dir, tmp_path / "x", f"init_from={init_from}", *overrides))
+
+
 @pytest.mark.parametrize("overrides,match", [
     (["class_entropy=0.5"], "class_entropy=0.5 needs an unconditional model whose D has a class head"),
     (["model.aux_classes=10", "aux_weight=0", "class_entropy=0.5"], "needs an unconditional model whose D"),

@@ -34,7 +34,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E
 
 import ganzoo  # noqa: E402
 from ganzoo.data import DatasetError, load_dataset  # noqa: E402
-from ganzoo.models import build_discriminator, build_generator, make_config  # noqa: E402
+from ganzoo.models import build_discriminator, build_generator, family_of, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from training.losses import LOSSES, class_entropy_g, gradient_penalty, r1_penalty  # noqa: E402
 
@@ -82,6 +82,7 @@ class TrainConfig:
     compile: bool = False
     max_loss: float = 1e4                       # |loss| above this stops the run (exploding)
     cpu: bool = False                           # force CPU even when a GPU is there
+    init_from: str | None = None                # start G (and its EMA) from this generator: zoo name, hf-hub:owner/repo or folder; D starts untrained
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -241,6 +242,8 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)                                   # weight init
         G = build_generator(cfg.family, self.model_cfg)
+        if cfg.init_from is not None:
+            self._init_generator(G)
         D = build_discriminator(cfg.family, self.model_cfg)
         if cfg.channels_last:
             G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
@@ -258,6 +261,25 @@ class Trainer:
         self.loss_d, self.loss_g, self.d_real, self.d_fake = (torch.zeros((), device=self.device) for _ in range(4))
         if resume:
             self._resume()
+
+    def _init_generator(self, G: ganzoo.ImageGenerator) -> None:
+        """G's weights and batch-norm statistics from cfg.init_from (a run whose checkpoint, with
+        its D, is gone can go on from the generator it shipped); --resume's checkpoint wins over it."""
+        spec = self.cfg.init_from
+        folder = _resolve(spec)
+        try:
+            with torch.random.fork_rng(devices=[]):   # building it draws weights: leave D's init as from scratch
+                src = ganzoo.load(folder if folder.is_dir() else spec)
+        except (ganzoo.GanzooError, ValueError) as e:
+            raise TrainingError(f"init_from={spec!r}: {e}") from None
+        if family_of(src) != self.cfg.family:
+            raise TrainingError(f"init_from={spec!r} is a {family_of(src)} generator; this recipe trains {self.cfg.family}")
+        try:
+            G.load_state_dict(src.state_dict())
+        except RuntimeError as e:
+            raise TrainingError(f"init_from={spec!r} does not fit the recipe's generator; give the model options it was "
+                                f"trained with ({src.config_dict()}). {e}") from None
+        log.info("G starts from %s (step 0; D untrained)", spec)
 
     def _optimizer(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.cfg.optimizer == "sgd":
