@@ -242,8 +242,8 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)                                   # weight init
         G = build_generator(cfg.family, self.model_cfg)
-        if cfg.init_from is not None:
-            self._init_generator(G)
+        if cfg.init_from is not None and not (resume and (self.out / CHECKPOINT_NAME).is_file()):
+            self._init_generator(G)                                 # a checkpoint to resume from wins
         D = build_discriminator(cfg.family, self.model_cfg)
         if cfg.channels_last:
             G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
@@ -264,7 +264,7 @@ class Trainer:
 
     def _init_generator(self, G: ganzoo.ImageGenerator) -> None:
         """G's weights and batch-norm statistics from cfg.init_from (a run whose checkpoint, with
-        its D, is gone can go on from the generator it shipped); --resume's checkpoint wins over it."""
+        its D, is gone can go on from the generator it shipped)."""
         spec = self.cfg.init_from
         folder = _resolve(spec)
         try:
