@@ -99,6 +99,7 @@ def load_folder(folder: str | Path) -> ImageGenerator:
     family, config, _ = read_config(folder)
     g = build_generator(family, config)
     load_weights(g, folder / WEIGHTS_NAME)
+    g.weights_file = folder / WEIGHTS_NAME
     return g
 
 

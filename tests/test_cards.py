@@ -3,12 +3,13 @@ import dataclasses
 import json
 import re
 import shlex
+import shutil
 
 import pytest
 
 import ganzoo
 from tests.conftest import REPO
-from training.make_card import devices_line, fid_sets_text, overrides_between, per_class_line, quality_notes, seed_spread_line, training_command
+from training.make_card import CardError, build, devices_line, fine_tune_origin, fid_sets_text, overrides_between, per_class_line, quality_notes, seed_spread_line, training_command
 from training.train import load_config
 
 
@@ -103,3 +104,29 @@ def test_a_setting_newer_than_an_earlier_stage_is_no_override_at_its_default():
     later = {"epochs": 200, "ema_decay": 0.999, "top_k": 1.0, "class_entropy": 0.0, "model": {"ngf": 64}}
     assert overrides_between(earlier, later) == " epochs=200"
     assert overrides_between(earlier, {**later, "top_k": 0.75}) == " epochs=200 top_k=0.75"
+
+
+def test_a_fine_tuned_card_shows_how_its_starting_generator_was_trained_after_checking_its_weights():
+    entry = ganzoo.get_entry("cgan-fashion")
+    init = {"from": "cgan-fashion", "sha256": entry.sha256}
+    text = fine_tune_origin(init, entry.folder)
+    assert text.startswith(f"Fine-tuned from the generator of `cgan-fashion` (weights sha256 `{entry.sha256[:16]}...`)")
+    commands = lambda t: re.findall(r"`python training/train.py ([^`]+)`", t)
+    shipped = (entry.folder / "README.md").read_text().split("## Training", 1)[1].split("| setting")[0]
+    assert commands(text) == commands(shipped) and len(commands(text)) == 5      # all of them, in order
+    assert text.endswith("with a new, untrained discriminator: ")
+    other = ganzoo.get_entry("dcgan-fashion")
+    with pytest.raises(CardError, match=f"holds weights with sha256 {other.sha256}, but the run started from "
+                                        f"'cgan-fashion' with sha256 {entry.sha256}"):
+        fine_tune_origin(init, other.folder)
+
+
+def test_a_card_needs_the_starting_card_exactly_when_the_run_started_from_init_from(tmp_path):
+    run = shutil.copytree(ganzoo.get_entry("dcgan-mnist").folder, tmp_path / "run")
+    with pytest.raises(CardError, match="--init-card .* is for a run that started from init_from, and .* did not"):
+        build(run, tmp_path / "eval.json", tmp_path / "cards", init_card=tmp_path)
+    meta = json.loads((run / "config.json").read_text())
+    meta["training"]["init_from"] = {"from": "dcgan-mnist", "sha256": "0" * 64}
+    (run / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CardError, match="started from init_from='dcgan-mnist': pass --init-card"):
+        build(run, tmp_path / "eval.json", tmp_path / "cards")

@@ -12,10 +12,11 @@ import pytest
 import torch
 
 import ganzoo
+from ganzoo.hub import file_sha256
 from tests.conftest import REPO, TINY, tiny_generator
 from training import checkpoint as ckpt
 from training import train
-from training.export_checkpoint import main as export_main
+from training.export_checkpoint import export_checkpoint, main as export_main
 from training.train import TrainingError, Trainer, load_config
 
 TINY_MODEL = {"vanilla": ["model.hidden_dim=8"], "dcgan": ["model.ngf=8", "model.ndf=8"],
@@ -372,11 +373,16 @@ def test_init_from_starts_g_and_its_ema_from_a_shipped_generator_and_d_untrained
     tr.run()
     tuned = ganzoo.load(tmp_path / "ft").state_dict()
     assert any(not torch.equal(tuned[k], v) for k, v in shipped.items() if v.is_floating_point())
+    started = {"from": str(src), "sha256": file_sha256(src / "model.safetensors")}   # what its card will name
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["training"]["init_from"] == started
     # --resume continues from the fine-tune's own checkpoint and does not load init_from again
     resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "ft", "max_steps=8", "init_from=gone"), resume=True)
     saved = ckpt.load_checkpoint(tmp_path / "ft" / ckpt.CHECKPOINT_NAME)
     assert resumed.step == 4
     assert all(torch.equal(resumed.acc.unwrap_model(resumed.G).state_dict()[k], v) for k, v in saved["G"].items())
+    resumed.run()                                        # the resumed run still says where it started
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["training"]["init_from"] == started
+    assert export_checkpoint(tmp_path / "ft").joinpath("config.json").read_text().count(started["sha256"]) == 1
 
 
 @pytest.mark.parametrize("init_from,match", [

@@ -32,6 +32,8 @@ def export_checkpoint(run: str | Path, out: str | Path | None = None) -> Path:
     cfg, step = st["config"], st["step"]
     G = build_generator(cfg["family"], make_config(cfg["family"], cfg["model"]))
     training = {"steps": step, "seed": cfg["seed"], "ema": st["ema"] is not None, "checkpoint": str(run / CHECKPOINT_NAME)}
+    if st.get("init_source") is not None:     # the run started from a trained generator (init_from)
+        training["init_from"] = st["init_source"]
     if st["ema"] is not None:       # the trainer's AveragedModel; loading into one maps its keys back
         ema = AveragedModel(G, use_buffers=True)
         ema.load_state_dict(st["ema"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -161,6 +162,27 @@ def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]]
     return ", then ".join(f"`{c}`{r}" for c, r in zip(commands, reached))
 
 
+class CardError(Exception):
+    """A card cannot be built from what was given; the message says what to pass instead."""
+
+
+def fine_tune_origin(init: dict, init_card: Path) -> str:
+    """How the generator a fine-tuned run started from (``init_from``) was trained, read off that
+    model's card, once the card's weights are shown to be the ones the run loaded."""
+    weights = init_card / "model.safetensors"
+    if not weights.is_file():
+        raise CardError(f"--init-card {init_card} holds no model.safetensors; give the card folder of {init['from']!r}")
+    sha = file_sha256(weights)
+    if sha != init["sha256"]:
+        raise CardError(f"--init-card {init_card} holds weights with sha256 {sha}, but the run started from "
+                        f"{init['from']!r} with sha256 {init['sha256']}; give a copy of that model's card as it was")
+    found = re.search(r"^## Training\n\n(.+?)\n\n", (init_card / "README.md").read_text(), re.S | re.M)
+    if found is None:
+        raise CardError(f"{init_card / 'README.md'} has no '## Training' section to say how {init['from']!r} was trained")
+    return (f"Fine-tuned from the generator of `{init['from']}` (weights sha256 `{sha[:16]}...`), which was trained "
+            f"so: {found.group(1)}\n\nThen, from those weights with a new, untrained discriminator: ")
+
+
 def devices_line(earlier: list[dict], last: dict) -> str:
     """Where the run trained: one device, or each device and the step it trained to when a resumed run
     changed machine or thread count (an earlier summary without a device is taken as the next one's)."""
@@ -174,9 +196,15 @@ def devices_line(earlier: list[dict], last: dict) -> str:
     return ", then ".join([f"{d} to step {s:,}" for d, s in merged[:-1]] + [merged[-1][0]])
 
 
-def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = ()) -> Path:
+def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] = (), init_card: Path | None = None) -> Path:
     g = ganzoo.load(run)
     meta = json.loads((run / "config.json").read_text())
+    init = (meta.get("training") or {}).get("init_from")
+    if (init is None) != (init_card is None):
+        raise CardError(f"{run} started from init_from={init['from']!r}: pass --init-card with that model's card folder "
+                        "(a copy of model_cards/NAME as it was), so the card shows how it was trained" if init else
+                        f"--init-card {init_card} is for a run that started from init_from, and {run} did not")
+    origin = fine_tune_origin(init, init_card) if init else ""     # read before out/ may overwrite that card
     name = meta.get("name") or run.name
     if name in ganzoo.list_models():                  # the registry names the data set
         meta["dataset"] = ganzoo.get_entry(name).dataset
@@ -255,7 +283,7 @@ Class shares of samples (0..9): {', '.join(f'{s:.3f}' for s in results['class_sh
 {per_class_line(results)}{seed_spread_line(results)}
 ## Training
 
-{training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
+{origin}{training_command(name, train_cfg, earlier)} ({summary['steps']:,} generator steps,
 {summary.get('seconds_total', summary['seconds_this_session']) / 60:.0f} min on {devices_line(earlier_summaries, summary)}, torch {summary['torch']}).
 {bn_line(meta.get('training') or {})}
 | setting | value |
@@ -301,8 +329,15 @@ def main(argv=None) -> int:
                    help="a copy of the run folder (train_config.yaml, train_summary.json) as it was before RUN was "
                    "resumed with other settings, so the card shows every command; repeat it, oldest first, for a "
                    "run resumed more than once")
+    p.add_argument("--init-card", type=Path, help="for a run started with init_from: that model's card folder (a copy "
+                   "of model_cards/NAME as it was; its weights must be the ones the run loaded), so the card also "
+                   "shows how the generator it started from was trained")
     args = p.parse_args(argv)
-    build(args.run, args.eval, args.out, args.resumed_from)
+    try:
+        build(args.run, args.eval, args.out, args.resumed_from, args.init_card)
+    except CardError as e:
+        print(f"make_card: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -34,6 +34,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E
 
 import ganzoo  # noqa: E402
 from ganzoo.data import DatasetError, load_dataset  # noqa: E402
+from ganzoo.hub import file_sha256  # noqa: E402
 from ganzoo.models import build_discriminator, build_generator, family_of, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from training.losses import LOSSES, class_entropy_g, gradient_penalty, r1_penalty  # noqa: E402
@@ -199,6 +200,7 @@ class Trainer:
 
         self.cfg = cfg
         self.seconds_before, self.session_start = 0.0, None   # wall time of earlier sessions (resume)
+        self.init_source: dict[str, str] | None = None        # what init_from loaded: {"from", "sha256"}
         # cpu=True also when there is no GPU: only then does accelerate join the processes of a
         # multi-process CPU launch (torchrun / accelerate launch) instead of running N separate runs.
         self.acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu or not torch.cuda.is_available())
@@ -279,6 +281,8 @@ class Trainer:
         except RuntimeError as e:
             raise TrainingError(f"init_from={spec!r} does not fit the recipe's generator; give the model options it was "
                                 f"trained with ({src.config_dict()}). {e}") from None
+        # the card of a fine-tuned model names the weights it started from (training/make_card.py)
+        self.init_source = {"from": spec, "sha256": file_sha256(src.weights_file)}
         log.info("G starts from %s (step 0; D untrained)", spec)
 
     def _optimizer(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -294,7 +298,7 @@ class Trainer:
                 "G": unwrap(self.G).state_dict(), "D": unwrap(self.D).state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(), "init_source": self.init_source,
                 "seconds": self.seconds_before + (time.perf_counter() - self.session_start if self.session_start else 0.0)}
 
     def _resume(self) -> None:
@@ -325,6 +329,7 @@ class Trainer:
         self.rng.set_state(st["rng"])
         torch.set_rng_state(st["torch_rng"])
         self.step = st["step"]
+        self.init_source = st.get("init_source")
         self.seconds_before = float(st.get("seconds", 0.0))   # training time of the earlier sessions
         if "seconds" not in st:                                # checkpoints written before it was recorded
             summary = self.out / "train_summary.json"
@@ -530,6 +535,8 @@ class Trainer:
         g = self.generator_for_export()
         training = {"steps": self.step, "epochs": self.step * self.cfg.d_steps / self.steps_per_epoch,
                     "seed": self.cfg.seed, "ema": self.ema is not None}
+        if self.init_source is not None:
+            training["init_from"] = self.init_source
         if self.ema is not None:                # a copy: the checkpoint keeps the averaged statistics
             g = copy.deepcopy(g)
             bn = recalibrate_batchnorm(g, batches=self.cfg.bn_batches, batch_size=self.cfg.batch_size, seed=self.cfg.seed)

@@ -49,6 +49,7 @@ class ImageGenerator(nn.Module):
         super().__init__()
         self.config = config
         self.name: str | None = None  # set by ganzoo.load to the zoo name or source
+        self.weights_file = None      # set by ganzoo.load: the model.safetensors the weights came from
 
     @property
     def device(self) -> torch.device:
