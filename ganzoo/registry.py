@@ -157,6 +157,6 @@ register(ZooEntry(
     num_classes=10,
     class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
-    sha256="f48ca67aea990cdace4bcd31824940dcc1c9c3292971ab1b9df70b91afb956f7",
+    sha256="e8ab5214ba56e3a3a6bf612119473e0315220fb6895dd153a0de222bbf0d1410",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))

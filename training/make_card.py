@@ -176,7 +176,8 @@ def fine_tune_origin(init: dict, init_card: Path) -> str:
     if sha != init["sha256"]:
         raise CardError(f"--init-card {init_card} holds weights with sha256 {sha}, but the run started from "
                         f"{init['from']!r} with sha256 {init['sha256']}; give a copy of that model's card as it was")
-    found = re.search(r"^## Training\n\n(.+?)\n\n", (init_card / "README.md").read_text(), re.S | re.M)
+    # the whole section before its settings table: every command (an earlier fine-tune's lineage too)
+    found = re.search(r"^## Training\n\n(.+?)\n\n\| setting \|", (init_card / "README.md").read_text(), re.S | re.M)
     if found is None:
         raise CardError(f"{init_card / 'README.md'} has no '## Training' section to say how {init['from']!r} was trained")
     return (f"Fine-tuned from the generator of `{init['from']}` (weights sha256 `{sha[:16]}...`), which was trained "
