@@ -123,6 +123,9 @@ def test_a_fine_tuned_card_shows_how_its_starting_generator_was_trained_after_ch
     with pytest.raises(CardError, match=f"holds weights with sha256 {other.sha256}, but the run started from "
                                         f"'cgan-fashion' with sha256 {entry.sha256}"):
         fine_tune_origin(init, other.folder)
+    (card / "README.md").unlink()
+    with pytest.raises(CardError, match="holds no README.md; give the card folder of 'cgan-fashion'"):
+        fine_tune_origin(init, card)
 
 
 def test_a_card_needs_the_starting_card_exactly_when_the_run_started_from_init_from(tmp_path):

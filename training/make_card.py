@@ -169,15 +169,16 @@ class CardError(Exception):
 def fine_tune_origin(init: dict, init_card: Path) -> str:
     """How the generator a fine-tuned run started from (``init_from``) was trained, read off that
     model's card, once the card's weights are shown to be the ones the run loaded."""
-    weights = init_card / "model.safetensors"
-    if not weights.is_file():
-        raise CardError(f"--init-card {init_card} holds no model.safetensors; give the card folder of {init['from']!r}")
+    weights, readme = init_card / "model.safetensors", init_card / "README.md"
+    missing = [p.name for p in (weights, readme) if not p.is_file()]
+    if missing:
+        raise CardError(f"--init-card {init_card} holds no {' or '.join(missing)}; give the card folder of {init['from']!r}")
     sha = file_sha256(weights)
     if sha != init["sha256"]:
         raise CardError(f"--init-card {init_card} holds weights with sha256 {sha}, but the run started from "
                         f"{init['from']!r} with sha256 {init['sha256']}; give a copy of that model's card as it was")
     # the whole section before its settings table: every command (an earlier fine-tune's lineage too)
-    found = re.search(r"^## Training\n\n(.+?)\n\n\| setting \|", (init_card / "README.md").read_text(), re.S | re.M)
+    found = re.search(r"^## Training\n\n(.+?)\n\n\| setting \|", readme.read_text(), re.S | re.M)
     if found is None:
         raise CardError(f"{init_card / 'README.md'} has no '## Training' section to say how {init['from']!r} was trained")
     return (f"Fine-tuned from the generator of `{init['from']}` (weights sha256 `{sha[:16]}...`), which was trained "
@@ -201,10 +202,11 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
     g = ganzoo.load(run)
     meta = json.loads((run / "config.json").read_text())
     init = (meta.get("training") or {}).get("init_from")
-    if (init is None) != (init_card is None):
+    if init is not None and init_card is None:
         raise CardError(f"{run} started from init_from={init['from']!r}: pass --init-card with that model's card folder "
-                        "(a copy of model_cards/NAME as it was), so the card shows how it was trained" if init else
-                        f"--init-card {init_card} is for a run that started from init_from, and {run} did not")
+                        "(a copy of model_cards/NAME as it was), so the card shows how it was trained")
+    if init is None and init_card is not None:
+        raise CardError(f"--init-card {init_card} is for a run that started from init_from, and {run} did not")
     origin = fine_tune_origin(init, init_card) if init else ""     # read before out/ may overwrite that card
     name = meta.get("name") or run.name
     if name in ganzoo.list_models():                  # the registry names the data set
