@@ -2,6 +2,7 @@
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,9 +25,12 @@ TINY_MODEL = {"vanilla": ["model.hidden_dim=8"], "dcgan": ["model.ngf=8", "model
 
 
 def recipe(family: str, data: Path, out: Path, *extra: str):
+    """A tiny run of the family's MNIST recipe. On the CPU even where there is a GPU, because these
+    tests check what the trainer promises on the CPU (bit-identical reruns and resumes); the GPU
+    tests below pass cpu=false."""
     return load_config(REPO / f"training/configs/{family}-mnist.yaml",
                        [f"data={data}", f"out={out}", "batch_size=32", "max_steps=20", "checkpoint_every=10",
-                        "log_every=5", "sample_epochs=[1, -1]", *TINY_MODEL[family], *extra])
+                        "log_every=5", "sample_epochs=[1, -1]", "cpu=true", *TINY_MODEL[family], *extra])
 
 
 def weights(folder: Path) -> bytes:
@@ -117,6 +121,62 @@ def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp
     assert summary["seconds_total"] == pytest.approx(before + summary["seconds_this_session"], abs=0.02)
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))                 # lines past the checkpoint were dropped
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.parametrize("family", list(TINY))
+def test_training_on_the_gpu_in_bf16_resumes_and_exports(family, digits_dir, tmp_path, monkeypatch):
+    """The GPU path end to end: R1 (double backward) under bf16 autocast, a crash, --resume, the export."""
+    extra = ("cpu=false", "mixed_precision=bf16", "channels_last=true", "r1_gamma=1.0", "instance_noise=0.1",
+             "max_steps=16", "checkpoint_every=4")
+    step = Trainer.train_step
+
+    def dies_at_step_11(self):
+        if self.step == 11:
+            raise Interrupt
+        step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", dies_at_step_11)
+    first = Trainer(recipe(family, digits_dir, tmp_path / "run", *extra))
+    assert first.device.type == "cuda"
+    with pytest.raises(Interrupt):
+        first.run()
+    monkeypatch.setattr(Trainer, "train_step", step)
+    resumed = Trainer(recipe(family, digits_dir, tmp_path / "run", *extra), resume=True)
+    assert resumed.step == 8 and resumed.rng.device.type == "cuda"
+    out = resumed.run()
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["steps"] == 16 and summary["device"] == torch.cuda.get_device_name()
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5, 10, 15]
+    assert all(torch.isfinite(torch.tensor([r["loss_d"], r["loss_g"]])).all() for r in log)
+    g = ganzoo.load(out)                                     # saved from the GPU, loaded on the CPU
+    labels = [0, 1, 2, 3] if g.num_classes else None
+    x = g.sample(4, labels=labels, seed=0)
+    assert torch.isfinite(x).all() and x.std() > 0
+    on_gpu = ganzoo.load(out, device="cuda").sample(4, labels=labels, seed=0)
+    assert torch.allclose(x, on_gpu, atol=2e-3)
+    on_cpu = Trainer(recipe(family, digits_dir, tmp_path / "run", "max_steps=20"), resume=True)   # another machine
+    assert on_cpu.device.type == "cpu" and on_cpu.step == 16
+    assert json.loads((on_cpu.run() / "train_summary.json").read_text())["steps"] == 20
+
+
+def test_resume_from_a_checkpoint_of_another_kind_of_device(digits_dir, tmp_path, caplog):
+    """A GPU's random state (16 bytes of Philox seed and offset) cannot go into the CPU's
+    generator: the resumed run reseeds it from (seed, step), says so, and is still reproducible."""
+    Trainer(recipe("dcgan", digits_dir, tmp_path / "gpu", "max_steps=4", "checkpoint_every=4")).run()
+    path = tmp_path / "gpu" / ckpt.CHECKPOINT_NAME
+    st = ckpt.load_checkpoint(path)
+    st["rng"] = torch.tensor([7, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0], dtype=torch.uint8)
+    ckpt.save_checkpoint(st, path)
+    runs = []
+    for copy in ("a", "b"):
+        shutil.copytree(tmp_path / "gpu", tmp_path / copy)
+        caplog.clear()
+        resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / copy, "max_steps=8"), resume=True)
+        assert resumed.step == 4 and "another kind of device" in caplog.text
+        runs.append(weights(resumed.run()))
+    assert runs[0] == runs[1]
 
 
 @pytest.mark.parametrize("family", ["dcgan", "vanilla"])
@@ -437,7 +497,7 @@ def test_sigkill_at_random_moments_then_resume_matches(digits_dir, tmp_path):
     """Kill a real training process with SIGKILL at random times until it completes."""
     args = [sys.executable, str(REPO / "training/train.py"), str(REPO / "training/configs/dcgan-mnist.yaml"),
             f"data={digits_dir}", "batch_size=32", "max_steps=300", "checkpoint_every=7", "log_every=5",
-            "sample_epochs=[]", *TINY_MODEL["dcgan"]]
+            "sample_epochs=[]", "cpu=true", *TINY_MODEL["dcgan"]]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     t0 = time.perf_counter()
     full = subprocess.run([*args, f"out={tmp_path / 'full'}"], env=env, capture_output=True, timeout=600)
@@ -470,7 +530,7 @@ def test_two_processes_train_one_model(digits_dir, tmp_path):
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                           str(REPO / "training/train.py"), str(REPO / "training/configs/cgan-mnist.yaml"),
                           f"data={digits_dir}", f"out={out}", "batch_size=16", "max_steps=8", "checkpoint_every=4",
-                          "log_every=4", *TINY_MODEL["cgan"]],
+                          "log_every=4", "cpu=true", *TINY_MODEL["cgan"]],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())

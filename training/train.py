@@ -326,9 +326,9 @@ class Trainer:
             opt.load_state_dict(saved)
             for group, settings in zip(opt.param_groups, recipe):
                 group.update(settings)
-        self.rng.set_state(st["rng"])
-        torch.set_rng_state(st["torch_rng"])
         self.step = st["step"]
+        self._restore_rng(st["rng"])
+        torch.set_rng_state(st["torch_rng"])
         self.init_source = st.get("init_source")
         self.seconds_before = float(st.get("seconds", 0.0))   # training time of the earlier sessions
         if "seconds" not in st:                                # checkpoints written before it was recorded
@@ -337,6 +337,20 @@ class Trainer:
             self.seconds_before = old.get("seconds_total", old.get("seconds_this_session", 0.0)) \
                 if old.get("steps") == self.step else 0.0
         log.info("resumed from %s at step %d", path, self.step)
+
+    def _restore_rng(self, saved: torch.Tensor) -> None:
+        """The run's random stream (latents, labels, instance noise) as the checkpoint left it.
+        A checkpoint written on another kind of device (a run begun on a GPU and resumed on the
+        CPU, or the other way) holds another generator's state, which this device's cannot take:
+        the stream is then seeded from the run's seed and step, and the run goes on, close to but
+        no longer identical with an uninterrupted one."""
+        if saved.numel() == self.rng.get_state().numel():
+            self.rng.set_state(saved)
+            return
+        self.rng.manual_seed(self.cfg.seed + 7919 * self.acc.process_index + 104729 * self.step)
+        log.warning("the checkpoint's random state is of another kind of device than %s; latents and noise "
+                    "go on from a stream seeded by (seed, step) instead, so this run will not repeat "
+                    "an uninterrupted one exactly", self.device.type)
 
     def _load_discriminator(self, weights: dict, opt_state: dict) -> dict:
         """Loads D strictly, except that a class head added by this recipe (model.aux_classes on
