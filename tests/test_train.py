@@ -75,6 +75,18 @@ class Interrupt(Exception):
     pass
 
 
+def crash_at_step(monkeypatch, step_at: int) -> None:
+    """Make Trainer.train_step raise Interrupt when the run reaches step_at (undo: monkeypatch.undo)."""
+    step = Trainer.train_step
+
+    def dies(self):
+        if self.step == step_at:
+            raise Interrupt
+        step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", dies)
+
+
 def test_resume_takes_the_learning_rates_and_betas_of_the_recipe_not_of_the_checkpoint(digits_dir, tmp_path):
     Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=4", "checkpoint_every=4")).run()
     resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "max_steps=8", "lr_g=5e-5", "lr_d=1e-4",
@@ -98,18 +110,10 @@ def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp
     extra = ("r1_gamma=1.0", "instance_noise=0.2", "label_smoothing=0.1", "d_steps=2", "max_steps=16",
              "checkpoint_every=4")
     full = Trainer(recipe(family, digits_dir, tmp_path / "full", *extra)).run()
-
-    step = Trainer.train_step
-
-    def dies_at_step_11(self):
-        if self.step == 11:
-            raise Interrupt
-        step(self)
-
-    monkeypatch.setattr(Trainer, "train_step", dies_at_step_11)
+    crash_at_step(monkeypatch, 11)
     with pytest.raises(Interrupt):
         Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra)).run()
-    monkeypatch.setattr(Trainer, "train_step", step)
+    monkeypatch.undo()
     assert ckpt.load_checkpoint(tmp_path / "cut" / ckpt.CHECKPOINT_NAME)["step"] == 8
     resumed = Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra), resume=True)
     assert resumed.step == 8
@@ -129,19 +133,12 @@ def test_training_on_the_gpu_in_bf16_resumes_and_exports(family, digits_dir, tmp
     """The GPU path end to end: R1 (double backward) under bf16 autocast, a crash, --resume, the export."""
     extra = ("cpu=false", "mixed_precision=bf16", "channels_last=true", "r1_gamma=1.0", "instance_noise=0.1",
              "max_steps=16", "checkpoint_every=4")
-    step = Trainer.train_step
-
-    def dies_at_step_11(self):
-        if self.step == 11:
-            raise Interrupt
-        step(self)
-
-    monkeypatch.setattr(Trainer, "train_step", dies_at_step_11)
+    crash_at_step(monkeypatch, 11)
     first = Trainer(recipe(family, digits_dir, tmp_path / "run", *extra))
     assert first.device.type == "cuda"
     with pytest.raises(Interrupt):
         first.run()
-    monkeypatch.setattr(Trainer, "train_step", step)
+    monkeypatch.undo()
     resumed = Trainer(recipe(family, digits_dir, tmp_path / "run", *extra), resume=True)
     assert resumed.step == 8 and resumed.rng.device.type == "cuda"
     out = resumed.run()
