@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH=. PYTHONUNBUFFERED=1 GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1
 OUT=${OUT:-runs/device-check}
 WIDE_ARGS=${WIDE_ARGS:-model.ngf=128 model.ndf=128 mixed_precision=bf16 epochs=150 checkpoint_every=2000}
-TRAIN_S=${TRAIN_S:-300}
+TRAIN_S=${TRAIN_S:-270}   # with the other limits (120 + 45 + 45 + 75 s) inside one 600 s command
 TESTS=${TESTS:-tests/test_hub.py tests/test_train.py tests/test_sampling.py}
 RUN=runs/wide-gpu
 mkdir -p "$OUT" runs
@@ -41,22 +41,22 @@ step() {   # step NAME SECONDS COMMAND...: run it with a time limit, note its ex
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$summary" 2>&1
 
-step tests 150 python3 -m pytest -q -p no:cacheprovider -o addopts= -m "not slow" -rs $TESTS > "$OUT/tests.log" 2>&1
+step tests 120 python3 -m pytest -q -p no:cacheprovider -o addopts= -m "not slow" -rs $TESTS > "$OUT/tests.log" 2>&1
 tail -n 3 "$OUT/tests.log" >> "$summary"
 
-step sample_speed 60 python3 benchmarks/sample_speed.py --device cuda --repeats 20 >> "$summary" 2>&1
+step sample_speed 45 python3 benchmarks/sample_speed.py --device cuda --repeats 20 >> "$summary" 2>&1
 
 # SIGTERM at the limit: the run keeps its last checkpoint (every 2,000 steps), resumable with --resume.
 step train "$TRAIN_S" python3 training/train.py training/configs/dcgan-fashion.yaml \
   data=.data/fashion-mnist $WIDE_ARGS --out "$RUN" > "$RUN.log" 2>&1
 tail -c 2000 "$RUN.log" | tr '\r' '\n' | tail -n 2 >> "$summary"
 if [ ! -f "$RUN/model.safetensors" ]; then
-  step export 60 python3 training/export_checkpoint.py "$RUN" >> "$summary" 2>&1
+  step export 45 python3 training/export_checkpoint.py "$RUN" >> "$summary" 2>&1
 fi
 model=$(ls -d "$RUN"/step-* 2>/dev/null | tail -n 1)
 [ -f "$RUN/model.safetensors" ] && model=$RUN
 if [ -n "$model" ]; then
-  step evaluate 120 python3 training/evaluate.py "$model" --data .data/fashion-mnist --evaluator fashion \
+  step evaluate 75 python3 training/evaluate.py "$model" --data .data/fashion-mnist --evaluator fashion \
     --out "$OUT/eval" > "$RUN/evaluate.log" 2>&1
   grep -a "INFO" "$RUN/evaluate.log" | tail -n 1 >> "$summary"
   cp "$OUT"/eval/*.json "$OUT/eval.json" 2>/dev/null && rm -rf "$OUT/eval"
