@@ -13,7 +13,7 @@
 # checkout runs with PYTHONPATH=. What it measured comes back under $OUT (8 files at most, 16 MiB
 # each), so the run's folder travels as one tarball split into 15 MiB parts:
 #   summary.txt     the GPU, each step's exit status and time, the tests' verdicts, sampling speed
-#   tests.log       the tests that take the GPU path, and the CPU tests on that machine
+#   tests.log       the tests written for this machine: the GPU path, a checkpoint between devices
 #   eval.json       training/evaluate.py on the run's exported generator
 #   run.tgz.part-*  the training run (log, samples, loss curve, export, checkpoint for --resume)
 # Each step has its own time limit so that the whole fits one command. WIDE_ARGS and TRAIN_S change

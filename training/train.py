@@ -257,8 +257,8 @@ class Trainer:
             self.ema.to(self.device)
         self.G_fwd, self.D_fwd = (torch.compile(self.G), torch.compile(self.D)) if cfg.compile else (self.G, self.D)
         self.rng = torch.Generator(device=self.device)
-        self.rng.manual_seed(cfg.seed + 7919 * self.acc.process_index)
         self.step = 0
+        self.rng.manual_seed(self._stream_seed())
         self.d_losses, self.g_losses = LOSSES[cfg.loss]
         self.loss_d, self.loss_g, self.d_real, self.d_fake = (torch.zeros((), device=self.device) for _ in range(4))
         if resume:
@@ -338,6 +338,11 @@ class Trainer:
                 if old.get("steps") == self.step else 0.0
         log.info("resumed from %s at step %d", path, self.step)
 
+    def _stream_seed(self) -> int:
+        """The seed of this process's random stream from the current step: (seed, process) at
+        step 0, as every run starts, and (seed, process, step) for a stream that cannot be restored."""
+        return self.cfg.seed + 7919 * self.acc.process_index + 104729 * self.step
+
     def _restore_rng(self, saved: torch.Tensor) -> None:
         """The run's random stream (latents, labels, instance noise) as the checkpoint left it.
         A checkpoint written on another kind of device (a run begun on a GPU and resumed on the
@@ -347,7 +352,7 @@ class Trainer:
         if saved.numel() == self.rng.get_state().numel():
             self.rng.set_state(saved)
             return
-        self.rng.manual_seed(self.cfg.seed + 7919 * self.acc.process_index + 104729 * self.step)
+        self.rng.manual_seed(self._stream_seed())
         log.warning("the checkpoint's random state is of another kind of device than %s; latents and noise "
                     "go on from a stream seeded by (seed, step) instead, so this run will not repeat "
                     "an uninterrupted one exactly", self.device.type)
