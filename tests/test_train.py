@@ -442,10 +442,22 @@ def test_init_from_starts_g_and_its_ema_from_a_shipped_generator_and_d_untrained
     assert export_checkpoint(tmp_path / "ft").joinpath("config.json").read_text().count(started["sha256"]) == 1
 
 
+def test_init_from_into_a_wider_recipe_starts_from_the_same_images(digits_dir, tmp_path):
+    src = Trainer(recipe("dcgan", digits_dir, tmp_path / "src", "max_steps=4", "checkpoint_every=4")).run()
+    tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "wide", "max_steps=4", "checkpoint_every=4", f"init_from={src}",
+                        "model.ngf=16", "model.ndf=16"))
+    wide, shipped = tr.ema.module.eval(), ganzoo.load(src)
+    assert wide.net[0].weight.shape[1] == 2 * shipped.net[0].weight.shape[1]
+    assert torch.allclose(wide.sample(16, seed=3), shipped.sample(16, seed=3), atol=1e-5)
+    tr.run()
+    assert ganzoo.load(tmp_path / "wide").config.ngf == 16
+
+
 @pytest.mark.parametrize("init_from,match", [
     ("dcgan-mnsit", "init_from='dcgan-mnsit': unknown model 'dcgan-mnsit'.*dcgan-mnist"),
     ("vanilla-mnist", "init_from='vanilla-mnist' is a vanilla generator; this recipe trains dcgan"),
     ("dcgan-mnist", "(?s)init_from='dcgan-mnist' does not fit the recipe's generator; give the model options.*'ngf': 64"),
+    ("dcgan-mnist", "(?s)or whole multiples of its widths.*128 -> 16 units is not a whole multiple"),
 ])
 def test_bad_init_from(init_from, match, digits_dir, tmp_path):
     with pytest.raises(TrainingError, match=match):

@@ -38,6 +38,7 @@ from ganzoo.hub import file_sha256  # noqa: E402
 from ganzoo.models import build_discriminator, build_generator, family_of, make_config  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from training.losses import LOSSES, class_entropy_g, gradient_penalty, r1_penalty  # noqa: E402
+from training.widen import WidenError, widen  # noqa: E402
 
 log = logging.getLogger("ganzoo.train")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ class TrainConfig:
     compile: bool = False
     max_loss: float = 1e4                       # |loss| above this stops the run (exploding)
     cpu: bool = False                           # force CPU even when a GPU is there
-    init_from: str | None = None                # start G (and its EMA) from this generator: zoo name, hf-hub:owner/repo or folder; D starts untrained
+    init_from: str | None = None                # start G (and its EMA) from this generator: zoo name, hf-hub:owner/repo or folder; D starts untrained; a wider recipe gets its weights widened (training/widen.py)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -276,14 +277,18 @@ class Trainer:
             raise TrainingError(f"init_from={spec!r}: {e}") from None
         if family_of(src) != self.cfg.family:
             raise TrainingError(f"init_from={spec!r} is a {family_of(src)} generator; this recipe trains {self.cfg.family}")
+        same_shapes = {k: v.shape for k, v in src.state_dict().items()} == {k: v.shape for k, v in G.state_dict().items()}
         try:
-            G.load_state_dict(src.state_dict())
-        except RuntimeError as e:
+            if same_shapes:
+                G.load_state_dict(src.state_dict())
+            else:                                   # a wider recipe starts from the narrow model's function
+                widen(src, G, generator=torch.Generator().manual_seed(self.cfg.seed))
+        except (RuntimeError, WidenError) as e:
             raise TrainingError(f"init_from={spec!r} does not fit the recipe's generator; give the model options it was "
-                                f"trained with ({src.config_dict()}). {e}") from None
+                                f"trained with ({src.config_dict()}), or whole multiples of its widths. {e}") from None
         # the card of a fine-tuned model names the weights it started from (training/make_card.py)
         self.init_source = {"from": spec, "sha256": file_sha256(src.weights_file)}
-        log.info("G starts from %s (step 0; D untrained)", spec)
+        log.info("G starts from %s (step 0; D untrained%s)", spec, "" if same_shapes else f"; widened from {src.config_dict()}")
 
     def _optimizer(self, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.cfg.optimizer == "sgd":
