@@ -67,28 +67,71 @@ class ImageGenerator(nn.Module):
         _check_count(n)
         return torch.randn(n, self.latent_dim, generator=make_generator(seed, generator))
 
+    @property
+    def label_names(self) -> list[str]:
+        """The class names labels may be given by ("0".."9" when the config names none); [] when unconditional."""
+        if self.num_classes is None:
+            return []
+        return [str(n) for n in (getattr(self, "class_names", None) or range(self.num_classes))]
+
+    def label_index(self, value) -> int:
+        """One class, given as an int, a digit string ("7") or a class name ("Sneaker"), as an index.
+
+        The one parser of labels: the CLI, the demo and ``check_labels`` all use it.
+        """
+        what = self.name or type(self).__name__
+        if self.num_classes is None:
+            raise ValueError(f"model {what} is unconditional and takes no labels (got {value!r}); "
+                             "use a conditional model such as 'cgan-mnist'")
+        names = self.label_names
+        valid = f"0..{self.num_classes - 1} or a name ({', '.join(names)})"
+        if isinstance(value, str):
+            text = value.strip()
+            if text in names:
+                return names.index(text)
+            if text.lstrip("-").isdigit():
+                value = int(text)
+            else:
+                raise ValueError(f"unknown label {value!r} for {what}; valid: {valid}")
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_floating_point \
+                and value.dtype != torch.bool:
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"a label must be an int or a class name, got {value!r}; valid: {valid}")
+        if not 0 <= value < self.num_classes:
+            raise ValueError(f"label {value} is out of range for {what}; valid: {valid}")
+        return value
+
     def check_labels(self, labels: Labels, n: int) -> torch.Tensor | None:
-        """Labels as a (n,) int64 CPU tensor, or None for unconditional models; raises ValueError."""
+        """Labels as a (n,) int64 CPU tensor, or None for unconditional models; raises ValueError.
+
+        ``labels``: one label or n of them, each an int, a digit string or a class name, as a
+        sequence or a 0-d / 1-d integer tensor.
+        """
         if self.num_classes is None:
             if labels is not None:
                 raise ValueError(f"model {self.name or type(self).__name__} is unconditional and takes no labels (got {labels!r}); use a conditional model such as 'cgan-mnist'")
             return None
         if labels is None:
-            raise ValueError(f"model {self.name or type(self).__name__} is conditional: labels in 0..{self.num_classes - 1} are required")
-        if isinstance(labels, bool) or (isinstance(labels, torch.Tensor) and labels.dtype.is_floating_point):
-            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}, got {labels!r}")
-        t = torch.as_tensor(labels)
-        if t.dtype.is_floating_point or t.dtype == torch.bool:
-            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}, got {labels!r}")
-        t = t.to(device="cpu", dtype=torch.long).reshape(-1)
-        if t.numel() == 1:
-            t = t.expand(n)
-        if t.numel() != n:
+            raise ValueError(f"model {self.name or type(self).__name__} is conditional: labels in 0..{self.num_classes - 1} (or class names) are required")
+        if isinstance(labels, torch.Tensor):
+            if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex() or labels.ndim > 1:
+                raise ValueError(f"labels must be a 0-d or 1-d integer tensor with values in 0..{self.num_classes - 1}, "
+                                 f"got dtype {labels.dtype} and shape {tuple(labels.shape)}")
+            t = labels.detach().to("cpu", torch.long).reshape(-1)
+            bad = t[(t < 0) | (t >= self.num_classes)]
+            if bad.numel():
+                self.label_index(int(bad[0]))                  # raises, naming the bad label
+        elif isinstance(labels, (str, int)):
+            t = torch.tensor([self.label_index(labels)])
+        elif isinstance(labels, (list, tuple, range)):
+            t = torch.tensor([self.label_index(v) for v in labels], dtype=torch.long)
+        else:
+            raise ValueError(f"labels must be an int, a class name, or a list or 1-d tensor of them; "
+                             f"got {type(labels).__name__}")
+        if t.numel() not in (1, n):
             raise ValueError(f"got {t.numel()} labels for {n} images; give one label or one per image")
-        bad = t[(t < 0) | (t >= self.num_classes)]
-        if bad.numel():
-            raise ValueError(f"label {int(bad[0])} is out of range; valid labels are 0..{self.num_classes - 1}")
-        return t.contiguous()
+        return t.expand(n).contiguous() if t.numel() == 1 else t.contiguous()
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (n, C, H, W) in [0, 1] on the CPU for latents z (n, latent_dim), in chunks."""
