@@ -24,7 +24,7 @@ import torch  # noqa: E402
 import ganzoo  # noqa: E402
 from ganzoo.metrics import embed, evaluate_model, load_evaluator, load_reference  # noqa: E402
 from ganzoo.registry import EVALUATORS  # noqa: E402
-from training.train import device_name  # noqa: E402
+from training.export import device_name  # noqa: E402
 
 
 def seconds(fn) -> tuple[float, object]:

@@ -55,7 +55,7 @@ def warm_ms(name: str, device: str, repeats: int) -> float:
 def main(argv=None) -> int:
     import torch
     import ganzoo
-    from training.train import device_name
+    from training.export import device_name
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=50)

@@ -26,7 +26,9 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from ganzoo.data import load_dataset  # noqa: E402
 from ganzoo.models import build_discriminator, build_generator, make_config  # noqa: E402
-from training.train import Trainer, device_name, load_config  # noqa: E402
+from training.config import load_config  # noqa: E402
+from training.export import device_name  # noqa: E402
+from training.train import Trainer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

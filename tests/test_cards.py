@@ -15,7 +15,7 @@ from training.train import load_config
 
 def config_of_last_command(text: str):
     """The settings of a card's last training command (the --resume one, when the run was extended)."""
-    command = re.findall(r"`python training/train.py ([^`]+)`", text)[-1]
+    command = re.findall(r"`python -m training.train ([^`]+)`", text)[-1]
     recipe, *overrides = [a for a in shlex.split(command) if a != "--resume"]
     return load_config(REPO / recipe, overrides)
 
@@ -50,7 +50,7 @@ def test_a_resumed_run_shows_both_commands_and_they_parse_back():
     first = dataclasses.asdict(load_config(REPO / recipe, ["sample_epochs=[1,5,-1]", "mixed_precision=bf16"]))
     final = {**first, "epochs": 64}
     text = training_command("cgan-fashion", final, [(first, 19_656)])
-    commands = re.findall(r"`python training/train.py ([^`]+)`", text)
+    commands = re.findall(r"`python -m training.train ([^`]+)`", text)
     assert len(commands) == 2 and commands[1].endswith("--resume epochs=64")
     assert "` (to step 19,656), then `" in text
     cfg = config_of_last_command(text)
@@ -62,7 +62,7 @@ def test_a_run_resumed_twice_shows_every_command_in_order():
     second = {**first, "epochs": 64, "out": "runs/elsewhere"}
     final = {**second, "epochs": 150, "checkpoint_every": 500}
     text = training_command("dcgan-fashion", final, [(first, 19_656), (second, 25_000)])   # second stopped early
-    commands = re.findall(r"`python training/train.py ([^`]+)`", text)
+    commands = re.findall(r"`python -m training.train ([^`]+)`", text)
     assert [c.split(".yaml")[1] for c in commands] == [
         " channels_last=true", " channels_last=true --resume epochs=64",
         " channels_last=true --resume epochs=150 checkpoint_every=500"]
@@ -110,13 +110,13 @@ def test_a_fine_tuned_card_shows_how_its_starting_generator_was_trained_after_ch
     entry = ganzoo.get_entry("cgan-fashion")
     card = shutil.copytree(entry.folder, tmp_path / "card")
     (card / "README.md").write_text(             # itself fine-tuned: every paragraph before the table counts
-        "# x\n\n## Training\n\n`python training/train.py a` (to step 9), then `python training/train.py b` (10 steps).\n\n"
-        "Then, from those weights: `python training/train.py c` (5 steps).\n\nBatch norm re-measured.\n\n"
-        "| setting | value |\n| --- | --- |\n| seed | 0 |\n\n## Limitations\n\n`python training/train.py z`\n")
+        "# x\n\n## Training\n\n`python -m training.train a` (to step 9), then `python -m training.train b` (10 steps).\n\n"
+        "Then, from those weights: `python -m training.train c` (5 steps).\n\nBatch norm re-measured.\n\n"
+        "| setting | value |\n| --- | --- |\n| seed | 0 |\n\n## Limitations\n\n`python -m training.train z`\n")
     init = {"from": "cgan-fashion", "sha256": entry.sha256}
     text = fine_tune_origin(init, card)
     assert text.startswith(f"Fine-tuned from the generator of `cgan-fashion` (weights sha256 `{entry.sha256[:16]}...`)")
-    assert re.findall(r"`python training/train.py ([^`]+)`", text) == ["a", "b", "c"]
+    assert re.findall(r"`python -m training.train ([^`]+)`", text) == ["a", "b", "c"]
     assert "Batch norm re-measured." in text and "setting" not in text
     assert text.endswith("with a new, untrained discriminator: ")
     other = ganzoo.get_entry("dcgan-fashion")

@@ -18,7 +18,10 @@ from tests.conftest import REPO, TINY, tiny_generator
 from training import checkpoint as ckpt
 from training import train
 from training.export_checkpoint import export_checkpoint, main as export_main
-from training.train import TrainingError, Trainer, load_config
+from training.config import TrainingError, load_config
+from training.export import recalibrate_batchnorm
+from training.losses import LOSSES
+from training.train import Trainer
 
 TINY_MODEL = {"vanilla": ["model.hidden_dim=8"], "dcgan": ["model.ngf=8", "model.ndf=8"],
               "cgan": ["model.ngf=8", "model.ndf=8", "model.feature_dim=16", "model.embed_dim=4"]}
@@ -118,7 +121,7 @@ def test_resume_after_interruption_matches_uninterrupted(family, digits_dir, tmp
     resumed = Trainer(recipe(family, digits_dir, tmp_path / "cut", *extra), resume=True)
     assert resumed.step == 8
     before = ckpt.load_checkpoint(tmp_path / "cut" / ckpt.CHECKPOINT_NAME)["seconds"]
-    assert before > 0 and resumed.seconds_before == before    # the time before the crash is kept
+    assert before > 0 and resumed.state.seconds_before == before    # the time before the crash is kept
     out = resumed.run()
     assert weights(out) == weights(full)
     summary = json.loads((out / "train_summary.json").read_text())
@@ -145,7 +148,7 @@ def test_training_on_the_gpu_in_bf16_resumes_and_exports(family, digits_dir, tmp
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["steps"] == 16 and summary["device"] == torch.cuda.get_device_name()
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [5, 10, 15]
+    assert [r["step"] for r in log] == [5, 10, 15, 16]       # every log_every steps, and the last
     assert all(torch.isfinite(torch.tensor([r["loss_d"], r["loss_g"]])).all() for r in log)
     g = ganzoo.load(out)                                     # saved from the GPU, loaded on the CPU
     labels = [0, 1, 2, 3] if g.num_classes else None
@@ -214,7 +217,7 @@ def test_recalibrated_batchnorm_statistics_are_the_generators_own(family):
     before = gap()
     for m in bns:
         m.momentum = 0.1
-    assert train.recalibrate_batchnorm(g, batches=40, batch_size=64, seed=0) == {"batches": 40, "batch_size": 64, "seed": 0}
+    assert recalibrate_batchnorm(g, batches=40, batch_size=64, seed=0) == {"batches": 40, "batch_size": 64, "seed": 0}
     assert not g.training and all(m.momentum == 0.1 for m in bns)
     assert all(torch.equal(v, params[k]) for k, v in g.named_parameters())
     for m in bns:
@@ -225,7 +228,7 @@ def test_recalibrated_batchnorm_statistics_are_the_generators_own(family):
 
 def test_recalibration_leaves_a_generator_without_batchnorm_alone():
     g = torch.nn.Linear(2, 2)
-    assert train.recalibrate_batchnorm(g, batches=5, batch_size=4) is None
+    assert recalibrate_batchnorm(g, batches=5, batch_size=4) is None
 
 
 @pytest.mark.parametrize("bn_batches", [200, 0])
@@ -316,9 +319,22 @@ def test_checkpoint_round_trips_optimizer_state(tmp_path):
     (["colour=red"], "unknown recipe option\\(s\\) \\['colour'\\]"),
     (["batch_size=4096"], "batch_size 4096 x 1 process\\(es\\) exceeds the 256 images"),
     (["model.depth=3"], "unknown dcgan config option\\(s\\) \\['depth'\\]"),
-    (["top_k=0"], "top_k must be a share of the batch in \\(0, 1\\], got 0"),
-    (["top_k=1.5"], "top_k must be a share of the batch in \\(0, 1\\], got 1.5"),
-    (["bn_batches=-1"], "bn_batches must be an int >= 0 \\(0 keeps the averaged statistics\\), got -1"),
+    (["top_k=0"], "top_k must be in \\(0, 1\\], got 0.0"),
+    (["top_k=1.5"], "top_k must be in \\(0, 1\\], got 1.5"),
+    (["bn_batches=-1"], "bn_batches must be an int >= 0, got -1"),
+    (["lr_g=-1"], "lr_g must be in \\[0, inf\\), got -1.0"),
+    (["lr_d=nan"], "lr_d must be a number, got nan"),
+    (["seed=abc"], "seed must be an int, got 'abc'"),
+    (["seed=1.5"], "seed must be an int, got 1.5"),
+    (["betas=[2,3]"], "betas must be two numbers in \\[0, 1\\), got \\[2.0, 3.0\\]"),
+    (["model=5"], "model must be a mapping"),
+    (["sample_epochs=abc"], "sample_epochs must be a list of ints"),
+    (["r1_gamma=-1"], "r1_gamma must be in \\[0, inf\\), got -1.0"),
+    (["instance_noise=-1"], "instance_noise must be in \\[0, inf\\), got -1.0"),
+    (["max_steps=0"], "max_steps must be an int >= 1 \\(or absent: train all epochs\\), got 0"),
+    (["max_loss=-1"], "max_loss must be in \\(0, inf\\), got -1.0"),
+    (["ema_decay=1"], "ema_decay must be in \\[0, 1\\), got 1.0"),
+    (["mixed_precision=fp8"], "mixed_precision='fp8' is not one of no, bf16"),
 ])
 def test_bad_input(overrides, match, digits_dir, tmp_path):
     with pytest.raises(TrainingError, match=match):
@@ -335,8 +351,8 @@ def test_mixed_precision_no_is_read_as_the_word_not_as_yaml_false(tmp_path):
 
 def test_top_k_gives_the_generator_loss_only_the_fakes_d_scores_highest(digits_dir, tmp_path):
     tr = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "top_k=0.75", "max_steps=3"))
-    seen, g_loss = {}, tr.g_losses
-    d_outputs = tr._d_outputs
+    seen, g_loss = {}, tr.gan_step.g_loss
+    d_outputs = tr.gan_step._d
 
     def record_d(x, y, with_classes):
         out = d_outputs(x, y, with_classes)
@@ -347,7 +363,7 @@ def test_top_k_gives_the_generator_loss_only_the_fakes_d_scores_highest(digits_d
         seen["g_input"] = logits.detach()
         return g_loss(logits)
 
-    tr._d_outputs, tr.g_losses = record_d, record_g
+    tr.gan_step._d, tr.gan_step.g_loss = record_d, record_g
     tr.run()
     assert seen["g_input"].shape == (24,)                         # 0.75 of the batch of 32
     assert torch.equal(seen["g_input"].sort().values, seen["logits"].float().sort().values[8:])
@@ -475,14 +491,14 @@ def test_bad_label_supervision_settings(overrides, match, digits_dir, tmp_path):
 
 
 def test_diverging_run_stops_and_keeps_last_good_checkpoint(digits_dir, tmp_path, monkeypatch):
-    d_loss, g_loss = train.LOSSES["nonsaturating"]
+    d_loss, g_loss = LOSSES["nonsaturating"]
     calls = {"n": 0}
 
     def explodes_after_12(real, fake, smooth=0.0):
         calls["n"] += 1
         return d_loss(real, fake, smooth=smooth) * (float("nan") if calls["n"] > 12 else 1)
 
-    monkeypatch.setitem(train.LOSSES, "nonsaturating", (explodes_after_12, g_loss))
+    monkeypatch.setitem(LOSSES, "nonsaturating", (explodes_after_12, g_loss))
     with pytest.raises(TrainingError, match="D loss is nan at step 15: training diverged.*last good checkpoint is kept"):
         Trainer(recipe("dcgan", digits_dir, tmp_path / "x")).run()
     assert ckpt.load_checkpoint(tmp_path / "x" / ckpt.CHECKPOINT_NAME)["step"] == 10
@@ -545,3 +561,98 @@ def test_two_processes_train_one_model(digits_dir, tmp_path):
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["num_processes"] == 2 and summary["steps"] == 8
     assert ganzoo.load(out).sample(2, labels=[0, 1], seed=0).shape == (2, 1, 28, 28)
+
+
+def test_resumed_optimizer_state_has_the_parameters_dtype_device_and_memory_format(digits_dir, tmp_path):
+    """A checkpoint stores tensors contiguous; fused Adam on a GPU refuses moments whose layout
+    differs from their channels_last parameter's, so the resumed state must take the parameter's."""
+    extra = ("channels_last=true", "max_steps=4", "checkpoint_every=4")
+    Trainer(recipe("dcgan", digits_dir, tmp_path / "run", *extra)).run()
+    resumed = Trainer(recipe("dcgan", digits_dir, tmp_path / "run", "channels_last=true", "max_steps=6"), resume=True)
+    checked = 0
+    for opt in (resumed.opt_g, resumed.opt_d):
+        for p in (p for group in opt.param_groups for p in group["params"]):
+            for key in ("exp_avg", "exp_avg_sq"):
+                moment = opt.state[p][key]
+                assert (moment.dtype, moment.device, moment.stride()) == (p.dtype, p.device, p.stride()), key
+                checked += p.ndim == 4 and p.is_contiguous(memory_format=torch.channels_last) \
+                    and not p.is_contiguous()
+    assert checked > 0                                   # there were channels_last weights to check
+    assert resumed.run() and resumed.step == 6
+
+
+def test_one_process_trains_runs_of_different_precision_one_after_another(digits_dir, tmp_path):
+    """accelerate keeps one process-wide state; a notebook that builds a second Trainer with
+    another device or precision got 'AcceleratorState has already been initialized'."""
+    first = Trainer(recipe("vanilla", digits_dir, tmp_path / "a", "mixed_precision=no"))
+    second = Trainer(recipe("vanilla", digits_dir, tmp_path / "b", "mixed_precision=bf16"))
+    third = Trainer(recipe("vanilla", digits_dir, tmp_path / "c", "mixed_precision=no", "max_steps=2"))
+    assert (first.acc.mixed_precision, second.acc.mixed_precision, third.acc.mixed_precision) == ("no", "bf16", "no")
+    assert third.run() and third.step == 2
+
+
+@pytest.mark.parametrize("family", list(TINY))
+def test_the_step_replayed_from_static_inputs_trains_exactly_as_the_eager_step(family, digits_dir, tmp_path):
+    """A CUDA graph replays the step on static input tensors, refilled before each replay
+    (CUDAGraphStep._fill); on the CPU the same refill then the same step must give bit-identical
+    losses and weights, so no input of the step is left out of the refill."""
+    from training.graph import CUDAGraphStep
+    extra = ("r1_gamma=1.0", "instance_noise=0.2", "d_steps=2", "max_steps=6", "top_k=0.75")
+    if family == "vanilla":
+        extra += ("loss=wgan-gp",)
+    eager = Trainer(recipe(family, digits_dir, tmp_path / "eager", *extra))
+    static = Trainer(recipe(family, digits_dir, tmp_path / "static", *extra))
+    refill = object.__new__(CUDAGraphStep)                  # its refill, without the CUDA stream
+    refill.static_in = None
+    losses = []
+    for _ in range(6):
+        eager.train_step()
+        inputs = static.gan_step.draw(static.data, static.step, static.rng, static.noise_std())
+        refill._fill(inputs)
+        static.stats = static.gan_step(refill.static_in)
+        static.state.step += 1
+        losses.append((eager.stats.tolist(), static.stats.tolist()))
+    assert all(a == b for a, b in losses) and len({str(a) for a, _ in losses}) == 6   # equal, and changing
+    for a, b in ((eager.G, static.G), (eager.D, static.D), (eager.ema, static.ema)):
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_training_again_into_a_run_folder_is_refused_unless_resumed_or_overwritten(digits_dir, tmp_path):
+    out = Trainer(recipe("vanilla", digits_dir, tmp_path / "run", "max_steps=3")).run()
+    before = {f: (out / f).read_bytes() for f in ("model.safetensors", "log.jsonl", ckpt.CHECKPOINT_NAME)}
+    with pytest.raises(TrainingError, match="already holds a run .*checkpoint.safetensors.*--resume.*--overwrite"):
+        Trainer(recipe("vanilla", digits_dir, tmp_path / "run", "max_steps=3")).run()
+    assert {f: (out / f).read_bytes() for f in before} == before          # nothing touched
+    again = Trainer(recipe("vanilla", digits_dir, tmp_path / "run", "max_steps=3", "seed=1"), overwrite=True).run()
+    assert weights(again) != before["model.safetensors"]
+    assert [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()] == [3]
+
+
+def test_resume_drops_a_log_line_cut_short_by_a_kill(digits_dir, tmp_path):
+    out = Trainer(recipe("vanilla", digits_dir, tmp_path / "run", "max_steps=10", "checkpoint_every=10")).run()
+    with open(out / "log.jsonl", "a") as f:
+        f.write('{"step": 11, "loss_d": 0.6')                  # killed mid-line
+    Trainer(recipe("vanilla", digits_dir, tmp_path / "run", "max_steps=15"), resume=True).run()
+    assert [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()] == [5, 10, 15]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "binary recipe"])
+def test_command_line_errors_are_one_line_with_exit_code_2(damage, digits_dir, tmp_path, capsys, caplog):
+    args = [str(REPO / "training/configs/vanilla-mnist.yaml"), f"data={digits_dir}", "max_steps=2", "batch_size=32",
+            "model.hidden_dim=4", "--out", str(tmp_path / "v")]
+    if damage == "truncate":
+        assert train.main(args) == 0
+        path = tmp_path / "v" / ckpt.CHECKPOINT_NAME
+        path.write_bytes(path.read_bytes()[:1000])
+        args.append("--resume")
+        expected = "is not a readable ganzoo checkpoint.*delete it to start again"
+    else:
+        (tmp_path / "r.yaml").write_bytes(bytes(range(256)))
+        args[0] = str(tmp_path / "r.yaml")
+        expected = "is not a YAML text"
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="ganzoo.train"):
+        assert train.main(args) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0] and __import__("re").search(expected, errors[0])
+    assert "Traceback" not in capsys.readouterr().err

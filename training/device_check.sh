@@ -48,16 +48,16 @@ tail -n 3 "$OUT/tests.log" >> "$summary"
 step sample_speed 45 python3 benchmarks/sample_speed.py --device cuda --repeats 20 >> "$summary" 2>&1
 
 # SIGTERM at the limit: the run keeps its last checkpoint (every 2,000 steps), resumable with --resume.
-step train "$TRAIN_S" python3 training/train.py training/configs/dcgan-fashion.yaml \
+step train "$TRAIN_S" python3 -m training.train training/configs/dcgan-fashion.yaml \
   data=.data/fashion-mnist $WIDE_ARGS --out "$RUN" > "$RUN.log" 2>&1
 tail -c 2000 "$RUN.log" | tr '\r' '\n' | tail -n 2 >> "$summary"
 if [ ! -f "$RUN/model.safetensors" ]; then
-  step export 45 python3 training/export_checkpoint.py "$RUN" >> "$summary" 2>&1
+  step export 45 python3 -m training.export_checkpoint "$RUN" >> "$summary" 2>&1
 fi
 model=$(ls -d "$RUN"/step-* 2>/dev/null | tail -n 1)
 [ -f "$RUN/model.safetensors" ] && model=$RUN
 if [ -n "$model" ]; then
-  step evaluate 75 python3 training/evaluate.py "$model" --data .data/fashion-mnist --evaluator fashion \
+  step evaluate 75 python3 -m training.evaluate "$model" --data .data/fashion-mnist --evaluator fashion \
     --out "$OUT/eval" > "$RUN/evaluate.log" 2>&1
   grep -a "INFO" "$RUN/evaluate.log" | tail -n 1 >> "$summary"
   cp "$OUT"/eval/*.json "$OUT/eval.json" 2>/dev/null && rm -rf "$OUT/eval"

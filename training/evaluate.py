@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Evaluate generators with ganzoo.metrics and write the results as JSON.
 
-    python training/evaluate.py dcgan-mnist runs/cgan-mnist --data ../shared/data/mnist-10k
+    python -m training.evaluate dcgan-mnist runs/cgan-mnist --data ../shared/data/mnist-10k
 
 Each argument is anything ganzoo.load takes. Results go to OUT/NAME.json (default
 training/results/), with the evaluator's and the data's sha256 beside the figures.
@@ -15,11 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from ganzoo.metrics import evaluate_model  # noqa: E402
+from ganzoo.metrics import evaluate_model
 
 log = logging.getLogger("ganzoo.evaluate")
 

@@ -50,9 +50,12 @@ def wgan_d(real: torch.Tensor, fake: torch.Tensor, *, smooth: float = 0.0) -> to
 wgan_g = hinge_g  # L_G = -E[D(G(z))]
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None, *, generator=None) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None, *, eps: torch.Tensor | None = None,
+                     generator=None) -> torch.Tensor:
     # GP = E[(||grad_xhat D(xhat)||_2 - 1)^2],  xhat = eps x + (1 - eps) G(z)   (Gulrajani et al. 2017)
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype, generator=generator)
+    # eps ~ U(0, 1) per image, (B, 1, 1, 1): given, or drawn from generator
+    if eps is None:
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype, generator=generator)
     xhat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
     out = critic(xhat, labels)
     (grad,) = torch.autograd.grad(out.sum(), xhat, create_graph=True)

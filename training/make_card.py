@@ -2,7 +2,7 @@
 """Build model_cards/NAME/ (exactly what the model's Hub repo holds) from a training run and
 its evaluation, so no card is typed by hand.
 
-    python training/make_card.py runs/dcgan-mnist --eval training/results/dcgan-mnist.json
+    python -m training.make_card runs/dcgan-mnist --eval training/results/dcgan-mnist.json
 
 Writes config.json + model.safetensors (re-saved by ganzoo.save_pretrained, so the folder is
 canonical), eval.json, samples.png, loss_curve.png, interpolation.gif and README.md (Hub YAML
@@ -20,14 +20,13 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import yaml  # noqa: E402
-from huggingface_hub import EvalResult, ModelCardData  # noqa: E402
+import yaml
+from huggingface_hub import EvalResult, ModelCardData
 
-import ganzoo  # noqa: E402
-from ganzoo.hub import file_sha256  # noqa: E402
-from training.train import TrainConfig, load_config  # noqa: E402
+import ganzoo
+from ganzoo.hub import file_sha256
+from training.config import TrainConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"mnist-10k": ("mnist", "MNIST (10,000-image training subset)"),
@@ -141,7 +140,7 @@ def seed_spread_line(results: dict) -> str:
         return ""
     by_seed = results["fid_by_seed"]
     values = list(by_seed.values())
-    return (f"\nFID with other sampling seeds (the same weights, other latents): "
+    return ("\nFID with other sampling seeds (the same weights, other latents): "
             + ", ".join(f"seed {s}: {f}" for s, f in by_seed.items())
             + f"; mean {sum(values) / len(values):.2f}. Differences of {max(values) - min(values):.2f} between"
             " evaluations come from sampling alone.\n")
@@ -153,9 +152,9 @@ def training_command(name: str, train_cfg: dict, earlier: list[tuple[dict, int]]
     ``earlier`` holds, oldest first, the settings of the run before each extension and the step
     it had reached then (a stage may have been stopped before its last epoch, then resumed)."""
     if not earlier:
-        return f"`python training/train.py training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
+        return f"`python -m training.train training/configs/{name}.yaml{command_overrides(name, train_cfg)}`"
     first_cfg = earlier[0][0]
-    first = f"python training/train.py training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
+    first = f"python -m training.train training/configs/{name}.yaml{command_overrides(name, first_cfg)}"
     resumed = [cfg for cfg, _ in earlier[1:]] + [train_cfg]
     commands = [first] + [f"{first} --resume{overrides_between(first_cfg, cfg)}" for cfg in resumed]
     reached = [f" (to step {steps:,})" for _, steps in earlier] + [""]

@@ -5,7 +5,7 @@
   to the held-out images' class mix;
 - does truncating the latent help? FID of z * psi for a few psi, with precision and recall.
 
-    python training/probe_fid.py runs/f5/dcA/step-036500 --data /usr/share/datasets/fashion-mnist --evaluator fashion
+    python -m training.probe_fid runs/f5/dcA/step-036500 --data /usr/share/datasets/fashion-mnist --evaluator fashion
 
 Figures compare 5,000 samples (seed 0) with the first 5,000 held-out images, as ``ganzoo eval`` does.
 """
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-import ganzoo  # noqa: E402
-from ganzoo.metrics import (embed, evaluator_names, frechet_distance, load_evaluator, load_reference,  # noqa: E402
+import ganzoo
+from ganzoo.metrics import (embed, evaluator_names, frechet_distance, load_evaluator, load_reference,
                            precision_recall)
 
 

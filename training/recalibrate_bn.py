@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Re-measure the batch-norm statistics of a trained generator under its own (EMA) weights.
 
-    python training/recalibrate_bn.py runs/cgan-fashion                 # rewrites the folder
-    python training/recalibrate_bn.py runs/cgan-fashion --out /tmp/cgan-bn --batches 400
+    python -m training.recalibrate_bn runs/cgan-fashion                 # rewrites the folder
+    python -m training.recalibrate_bn runs/cgan-fashion --out /tmp/cgan-bn --batches 400
 
-The trainer does this at export since bn_batches was added (train.recalibrate_batchnorm); this
-applies it to a model folder exported before, keeping its config.json and recording the step
-there. On the zoo it lowered FID by 0.01-0.23 (dcgan-fashion: unchanged within noise); docs/training.md.
+The trainer does this at export (bn_batches, training/export.py); this applies it to a model
+folder exported without it, keeping its config.json and recording the step there
+(docs/training.md says what it did to the zoo's FIDs).
 """
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import ganzoo  # noqa: E402
-from ganzoo.hub import CONFIG_NAME  # noqa: E402
-from training.train import TrainConfig, load_config, recalibrate_batchnorm  # noqa: E402
+import ganzoo
+from ganzoo.hub import CONFIG_NAME
+from training.config import TrainConfig, load_config
+from training.export import recalibrate_batchnorm
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train the evaluator: a small CNN classifier of a data set, used by ganzoo.metrics.
 
-    python training/train_classifier.py --data ../shared/data/mnist-10k --name mnist
+    python -m training.train_classifier --data ../shared/data/mnist-10k --name mnist
 
 MNIST-10k has no test split, so a fixed permutation (seed 0) holds out 2,000 images: the
 classifier trains on the other 8,000 and reports its accuracy on the held-out ones, which
@@ -17,16 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
 
-from ganzoo.data import load_dataset  # noqa: E402
-from ganzoo.hub import atomic_path, file_sha256  # noqa: E402
-from ganzoo.metrics import EVALUATOR_DIR, HELDOUT, SPLIT_SEED, DigitClassifier, heldout_split  # noqa: E402
+from ganzoo.data import load_dataset
+from ganzoo.hub import atomic_path, file_sha256
+from ganzoo.metrics import EVALUATOR_DIR, HELDOUT, SPLIT_SEED, DigitClassifier, heldout_split
 
 log = logging.getLogger("ganzoo.train_classifier")
 

@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/mnist-10k}
 OUT=${2:-runs}
-python3 training/train_classifier.py --data "$DATA" --name mnist
+python3 -m training.train_classifier --data "$DATA" --name mnist
 pids=()
 for m in vanilla-mnist dcgan-mnist cgan-mnist; do
-  python3 training/train.py "training/configs/$m.yaml" "data=$DATA" "out=$OUT/$m" > "$OUT-$m.log" 2>&1 &
+  python3 -m training.train "training/configs/$m.yaml" "data=$DATA" "out=$OUT/$m" > "$OUT-$m.log" 2>&1 &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-python3 training/evaluate.py "$OUT"/vanilla-mnist "$OUT"/dcgan-mnist "$OUT"/cgan-mnist --data "$DATA" --out "$OUT/eval"
+python3 -m training.evaluate "$OUT"/vanilla-mnist "$OUT"/dcgan-mnist "$OUT"/cgan-mnist --data "$DATA" --out "$OUT/eval"

@@ -8,8 +8,17 @@ and with it every output, is unchanged, while the copies get different gradients
 """
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
+
+import ganzoo
+from ganzoo.hub import file_sha256
+from ganzoo.models import family_of
+from training.config import TrainingError, resolve_path
+
+log = logging.getLogger("ganzoo.train")
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -66,3 +75,28 @@ def _unit_map(name: str, n: int, wide: int) -> torch.Tensor:
     if wide % n:
         raise WidenError(f"{name}: {n} -> {wide} units is not a whole multiple")
     return torch.arange(wide) % n
+
+
+def init_generator(G: ganzoo.ImageGenerator, spec: str, *, family: str, seed: int) -> dict[str, str]:
+    """G's weights and batch-norm statistics from the trained generator ``spec`` (zoo name,
+    hf-hub:owner/repo or folder), widened when G is wider, so a run whose checkpoint (with its D)
+    is gone can go on from the generator it shipped. Returns what was loaded, for the card."""
+    folder = resolve_path(spec)
+    try:
+        with torch.random.fork_rng(devices=[]):   # building it draws weights: leave D's init as from scratch
+            src = ganzoo.load(folder if folder.is_dir() else spec)
+    except (ganzoo.GanzooError, ValueError) as e:
+        raise TrainingError(f"init_from={spec!r}: {e}") from None
+    if family_of(src) != family:
+        raise TrainingError(f"init_from={spec!r} is a {family_of(src)} generator; this recipe trains {family}")
+    same_shapes = {k: v.shape for k, v in src.state_dict().items()} == {k: v.shape for k, v in G.state_dict().items()}
+    try:
+        if same_shapes:
+            G.load_state_dict(src.state_dict())
+        else:
+            widen(src, G, generator=torch.Generator().manual_seed(seed))
+    except (RuntimeError, WidenError) as e:
+        raise TrainingError(f"init_from={spec!r} does not fit the recipe's generator; give the model options it was "
+                            f"trained with ({src.config_dict()}), or whole multiples of its widths. {e}") from None
+    log.info("G starts from %s (step 0; D untrained%s)", spec, "" if same_shapes else f"; widened from {src.config_dict()}")
+    return {"from": spec, "sha256": file_sha256(src.weights_file)}
