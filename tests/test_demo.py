@@ -455,11 +455,13 @@ def test_real_browser_uses_every_tab(server, tmp_path):
         page.goto(server[0])
         # the Sample tab fills its grid on page load
         page.locator("#sample-grid img").wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelector('#sample-grid img').complete", timeout=30_000)
+        page.screenshot(path=str(shots / "demo.png"))              # as a visitor first sees it: seed 0
         first = src("sample-grid")
         page.get_by_role("button", name="Random seed").click()
         page.get_by_role("button", name="Generate", exact=True).click()
         page.wait_for_function(f"document.querySelector('#sample-grid img').src !== {first!r}", timeout=30_000)
-        page.screenshot(path=str(shots / "demo.png"))
+        page.screenshot(path=str(shots / "demo-sample.png"))
         # an error: a toast names the value and the range, and the picture stays
         good = src("sample-grid")
         page.get_by_label("Number of images (1..256)").fill("0")
@@ -504,7 +506,7 @@ def test_real_browser_uses_every_tab(server, tmp_path):
         assert page.get_by_role("button", name="Refresh").count() == 0
         page.screenshot(path=str(shots / "demo-about.png"))
         browser.close()
-    for name in ("demo", "demo-error", "demo-conditional", "demo-interpolation", "demo-arithmetic", "demo-about"):
+    for name in ("demo", "demo-sample", "demo-error", "demo-conditional", "demo-interpolation", "demo-arithmetic", "demo-about"):
         with Image.open(shots / f"{name}.png") as im:
             assert im.size == (1280, 1000) and np.asarray(im.convert("L")).std() > 5
 
