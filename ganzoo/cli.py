@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .errors import GanzooError
 from .registry import evaluator_names
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+MAX_SCALE = 16          # pixel enlargement: a 28x28 digit at most 448x448
 
 
 class CLIError(Exception):
@@ -27,22 +29,11 @@ class CLIError(Exception):
 
 
 def parse_labels(values: list[str] | None, g) -> list[int] | None:
-    """--label values as ints; names (e.g. 'Sneaker') are looked up in the model's class names."""
+    """--label values (ints or class names such as 'Sneaker'; repeated or comma-separated) as ints,
+    by the library's one label parser (ImageGenerator.label_index)."""
     if not values:
         return None
-    names = list(getattr(g, "class_names", None) or [])
-    out = []
-    for v in values:
-        for part in v.split(","):
-            part = part.strip()
-            if part.lstrip("-").isdigit():
-                out.append(int(part))
-            elif part in names:
-                out.append(names.index(part))
-            else:
-                valid = f"0..{g.num_classes - 1}" if g.num_classes else "none (unconditional model)"
-                raise CLIError(f"unknown label {part!r}; valid labels: {valid}" + (f" or names {names}" if names else ""))
-    return out
+    return [g.label_index(part) for v in values for part in v.split(",")]
 
 
 def _load(args):
@@ -75,12 +66,29 @@ def cmd_info(args) -> None:
 
 
 def _check_output(path: str, suffixes: tuple[str, ...]) -> Path:
-    p = Path(path)
+    """An output path that can be written, checked before any work is done."""
+    p = Path(path).expanduser()
     if p.suffix.lower() not in suffixes:
         raise CLIError(f"output {path!r} must end with one of {', '.join(suffixes)}")
-    if not p.parent.exists():
-        raise CLIError(f"output folder {str(p.parent)!r} does not exist")
+    if p.is_dir():
+        raise CLIError(f"output {path!r} is a folder; give a file name ending with one of {', '.join(suffixes)}")
+    parent = p.parent
+    if not parent.exists():
+        above = next((a for a in parent.parents if a.exists()), None)
+        if above is not None and not above.is_dir():
+            raise CLIError(f"output {path!r} lies under {str(above)!r}, which is a file, not a folder")
+        raise CLIError(f"output folder {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise CLIError(f"output {path!r} lies under {str(parent)!r}, which is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise CLIError(f"output folder {str(parent)!r} is not writable")
     return p
+
+
+def _check_range(value: int, lo: int, hi: int, what: str) -> int:
+    if not lo <= value <= hi:
+        raise CLIError(f"{what} must be in {lo}..{hi}, got {value}")
+    return value
 
 
 def cmd_sample(args) -> None:
@@ -90,6 +98,8 @@ def cmd_sample(args) -> None:
     labels = parse_labels(args.label, g)
     if labels is not None and len(labels) > 1:
         labels = [labels[i % len(labels)] for i in range(args.n)]
+    if args.nrow is not None:
+        _check_range(args.nrow, 1, max(1, args.n), "--nrow (images per row)")
     images = g.sample(args.n, labels=labels, seed=args.seed)
     ganzoo.make_grid(images, nrow=args.nrow, scale=args.scale).save(out)
     print(f"wrote {args.n} samples of {args.model} to {out}")
@@ -114,10 +124,11 @@ def cmd_eval(args) -> None:
     if not Path(args.data).is_dir():
         raise CLIError(f"data folder {args.data!r} does not exist; give the data set the model was trained on "
                        "(../shared/data/mnist-10k or /usr/share/datasets/fashion-mnist)")
+    out = _check_output(args.output, (".json",)) if args.output else None
     res = evaluate_model(args.model, args.data, evaluator=args.evaluator, n=args.n, seed=args.seed, device=args.device,
                          progress=sys.stderr.isatty())
-    if args.output:
-        Path(args.output).write_text(json.dumps(res, indent=2) + "\n")
+    if out is not None:
+        out.write_text(json.dumps(res, indent=2) + "\n")
     keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "class_share_min", "class_share_max",
             "class_accuracy", "diversity", "copies")
     print(json.dumps({k: res[k] for k in ("model", "n", "seed", *keys) if k in res}, indent=2))
@@ -133,9 +144,39 @@ def cmd_push(args) -> None:
     print(f"published: {push(plan, private=args.private)}")
 
 
-def cmd_demo(args) -> None:
-    from .demo import launch
-    launch(host=args.host, port=args.port)
+def cmd_project(args) -> None:
+    """Find each image in the model: a grid of target | reconstruction rows, and the search as a GIF."""
+    import torch
+
+    import ganzoo
+    out = _check_output(args.output, IMAGE_SUFFIXES)
+    gif = _check_output(args.gif, (".gif",)) if args.gif else None
+    g = _load(args)
+    labels = parse_labels(args.label, g)
+    search = {k: v for k, v in (("steps", args.steps), ("restarts", args.restarts)) if v is not None}
+    result = ganzoo.project(g, args.images, labels=labels[0] if labels and len(labels) == 1 else labels,
+                            seed=args.seed, record_every=1 if gif else 0, **search)
+
+    def pairs(images):                       # (2N, C, H, W): target, image, target, image, ...
+        return torch.stack([result.targets, images], 1).flatten(0, 1)
+
+    ganzoo.make_grid(pairs(result.images), nrow=2, scale=args.scale).save(out)
+    if gif:
+        ganzoo.save_gif([ganzoo.make_grid(pairs(f), nrow=2, scale=args.scale) for f in result.frames], gif, fps=args.fps)
+    for i, path in enumerate(args.images):
+        found = "" if result.labels is None else f", class {g.label_names[int(result.labels[i])]}"
+        print(f"{path}: mse {float(result.mse[i]):.4f}{found}")
+    print(f"wrote target | reconstruction pairs to {out}" + (f" and the search to {gif}" if gif else ""))
+
+
+def cmd_demo(args) -> int:
+    try:
+        import gradio  # noqa: F401
+    except ModuleNotFoundError:
+        raise CLIError("the demo needs gradio, which is not installed: pip install 'ganzoo-models[demo]'") from None
+    from .demo import main as demo_main
+    return demo_main([a for a in (f"--host={args.host}" if args.host else None, f"--port={args.port}" if args.port else None)
+                      if a], prog="ganzoo demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("model", help="zoo name, hf-hub:owner/repo[@rev] or a model folder")
         s.add_argument("--revision", help="Hub revision (with hf-hub: or --source hub)")
         s.add_argument("--source", choices=["bundled", "hub"], help="where zoo names load from (default bundled)")
-        s.add_argument("--device", default="cpu")
-        s.add_argument("--scale", type=int, default=2, help="pixel enlargement of the output (default 2)")
+        s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps ... (default cpu)")
+        s.add_argument("--scale", type=int, default=2, help=f"pixel enlargement of the output, 1..{MAX_SCALE} (default 2)")
         s.add_argument("--label", action="append", help="class (int or name); repeat or comma-separate for several")
 
     s = sub.add_parser("sample", help="write a grid of samples")
@@ -197,21 +238,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--branch", default="training", help="branch for --checkpoint (default training)")
     s.set_defaults(func=cmd_push)
 
+    s = sub.add_parser("project", help="find your own images in a model: target | reconstruction pairs")
+    model_args(s)
+    s.add_argument("images", nargs="+", help="image files (any size; drawn dark on light or light on dark)")
+    s.add_argument("-o", "--output", required=True, help="grid of target | reconstruction rows (.png, ...)")
+    s.add_argument("--gif", help="also write the search, step by step, as an animated GIF")
+    s.add_argument("--steps", type=int, help="optimisation steps (default: the library's)")
+    s.add_argument("--restarts", type=int, help="starting latents per image (and class); default: the library's")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--fps", type=float, default=12)
+    s.set_defaults(func=cmd_project, scale=4)
+
     s = sub.add_parser("demo", help="start the Gradio demo")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--host", help="address to listen on (default GRADIO_SERVER_NAME, else 127.0.0.1)")
+    s.add_argument("--port", type=port_number, help="port (default GRADIO_SERVER_PORT, else 7860)")
     s.set_defaults(func=cmd_demo)
     return p
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1..65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number in 1..65535, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 1..65535, got {port}")
+    return port
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
-    except (CLIError, GanzooError, ValueError) as e:
-        print(f"ganzoo {args.command}: error: {e}", file=sys.stderr)
+        if getattr(args, "scale", None) is not None:
+            _check_range(args.scale, 1, MAX_SCALE, "--scale")
+        code = args.func(args)
+    except (CLIError, GanzooError, ValueError, FloatingPointError) as e:
+        print(f"ganzoo {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    return 0
+    except OSError as e:        # writing the output failed after the checks (disk full, permissions changed)
+        print(f"ganzoo {args.command}: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DatasetError(f"{str(path)!r} is not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{str(path)!r} is truncated: its IDX header needs {header} bytes, the file has {len(raw)}")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     expected = header + int(np.prod(dims))
     if len(raw) != expected:

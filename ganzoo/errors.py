@@ -15,6 +15,10 @@ class UnknownModelError(GanzooError, KeyError):
         return self.args[0]
 
 
+class InvalidSpecError(GanzooError, ValueError):
+    """What was given to load is neither a zoo name, an 'hf-hub:' spec nor a folder path."""
+
+
 class MissingFilesError(GanzooError, FileNotFoundError):
     """A folder or Hub repo without config.json or model.safetensors."""
 

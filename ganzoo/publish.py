@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import __version__
 from .errors import GanzooError
-from .hub import CONFIG_NAME, WEIGHTS_NAME, file_sha256, read_config
+from .hub import CONFIG_NAME, WEIGHTS_NAME, check_repo_id, file_sha256, load_folder
 from .registry import get_entry, list_models
 
 CARD_NAME = "README.md"
@@ -51,7 +52,7 @@ def check_folder(folder: str | Path) -> dict:
     if missing:
         raise PublishError(f"{str(folder)!r} lacks {', '.join(missing)}; build it with training/make_card.py "
                            f"(a publishable folder holds {', '.join(REQUIRED)})")
-    read_config(folder)                                                    # raises on a bad config
+    load_folder(folder)             # the config, and the weights loaded strictly: a damaged file is never sent
     metrics = json.loads((folder / EVAL_NAME).read_text())
     absent = [k for k in REQUIRED_METRICS if k not in metrics]
     if absent:
@@ -71,8 +72,12 @@ def check_folder(folder: str | Path) -> dict:
 def plan_upload(folder: str | Path, repo_id: str, *, checkpoint: str | Path | None = None,
                 checkpoint_branch: str = "training") -> UploadPlan:
     folder = Path(folder)
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PublishError(f"repo id {repo_id!r} must look like 'owner/name'")
+    try:
+        check_repo_id(repo_id)
+    except ValueError as e:
+        raise PublishError(str(e)) from None
     check_folder(folder)
     files = [(p.name, p.stat().st_size, file_sha256(p)) for p in sorted(folder.iterdir())
              if p.is_file() and not p.name.startswith(".")]
@@ -83,13 +88,16 @@ def plan_upload(folder: str | Path, repo_id: str, *, checkpoint: str | Path | No
 
 
 def push(plan: UploadPlan, *, private: bool = False, token: str | None = None) -> str:
-    """Create the repo (if needed) and upload the folder; returns the commit URL."""
-    from huggingface_hub import HfApi
+    """Create the repo (if needed) and upload exactly the files of the plan (what --dry-run listed,
+    nothing else in the folder); returns the commit URL."""
+    from huggingface_hub import CommitOperationAdd, HfApi
 
-    api = HfApi(token=token)
+    api = HfApi(token=token, library_name="ganzoo", library_version=__version__)
     api.create_repo(plan.repo_id, repo_type="model", private=private, exist_ok=True)
-    info = api.upload_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="model",
-                             commit_message=f"Publish {plan.folder.name} with ganzoo")
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(plan.folder / name))
+                  for name, _, _ in plan.files]
+    info = api.create_commit(repo_id=plan.repo_id, operations=operations, repo_type="model",
+                             commit_message=f"Publish {plan.folder.name} with ganzoo {__version__}")
     if plan.checkpoint is not None:
         api.create_branch(plan.repo_id, branch=plan.checkpoint_branch, exist_ok=True)
         api.upload_file(path_or_fileobj=str(plan.checkpoint), path_in_repo=plan.checkpoint.name,

@@ -22,6 +22,8 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """
     a64, b64, t64 = a.double(), b.double(), t.double()
     na, nb = a64.norm(), b64.norm()
+    if na == 0 or nb == 0:                # no direction to turn from: the straight line
+        return lerp(a64, b64, t64).to(a.dtype)
     ua, ub = a64 / na, b64 / nb
     omega = torch.arccos((ua @ ub).clamp(-1.0, 1.0))
     if omega < 1e-6:                      # (anti)parallel enough: the straight line is the arc

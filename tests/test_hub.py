@@ -61,13 +61,15 @@ def test_same_seed_same_images_in_another_process():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 @pytest.mark.parametrize("name", ganzoo.list_models())
 def test_same_seed_same_images_on_gpu(name):
-    """Latents are drawn on the CPU, so a seed gives the same images on a GPU, up to float rounding."""
+    """Latents are drawn on the CPU and TF32 is off while sampling, so a seed gives the same images
+    on a GPU up to float rounding: as 8-bit images (what a PNG holds) at most one level apart."""
     cpu = golden_samples(ganzoo.load(name))
     gpu_model = ganzoo.load(name, device="cuda")
     assert gpu_model.device.type == "cuda"
     gpu = golden_samples(gpu_model)
     assert gpu.device.type == "cpu"
-    assert torch.allclose(cpu, gpu, atol=2e-3), (cpu - gpu).abs().max()
+    levels = (cpu.mul(255).round() - gpu.mul(255).round()).abs()
+    assert levels.max() <= 1 and (cpu - gpu).abs().max() < 1 / 255, (cpu - gpu).abs().max()
 
 
 def test_zoo_loads_with_offline_mode_and_empty_cache(tmp_path):
@@ -150,7 +152,13 @@ def test_weights_that_do_not_fit_list_the_keys(saved, option, value, match):
 @pytest.mark.parametrize("text,match", [
     ("not json", "is not a ganzoo config"),
     ('{"family": "gan", "config": {}}', "unknown family 'gan'; valid: vanilla, dcgan, cgan"),
-    ('{"family": "dcgan", "config": {"ngf": -1}}', "ngf must be a positive int"),
+    ('{"family": "dcgan", "config": {"ngf": -1}}', "ngf must be an int in 1..1024, got -1"),
+    ('{"family": "dcgan", "config": {"ngf": 150000}}', "ngf must be an int in 1..1024, got 150000"),
+    ('{"family": "dcgan", "config": {"extra_layers": 1000000}}', "extra_layers must be an int in 0..8"),
+    ('{"family": ["dcgan"], "config": {}}', "unknown family \\['dcgan'\\]"),
+    ('{"family": "dcgan", "config": 5}', "dcgan config must be a mapping of options, got int"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"family": "cgan", "config": {"class_names": 5}}', "class_names must be a list of names"),
 ])
 def test_bad_config_json(saved, text, match):
     (saved / "config.json").write_text(text)
@@ -246,12 +254,14 @@ def test_offline_with_nothing_cached_says_how_to_fix(tmp_path):
     out = run_python(ERROR.format(spec="hf-hub:ganzoo/dcgan-mnist", extra=""),
                      hub_env("http://127.0.0.1:9", tmp_path, offline=True))
     assert "HubUnavailableError: cannot get ganzoo/dcgan-mnist@main" in out.stdout, out.stderr
-    assert "offline mode is on (HF_HUB_OFFLINE=1)" in out.stdout and "ganzoo.load('<zoo name>')" in out.stdout
+    assert "offline mode is on (HF_HUB_OFFLINE=1)" in out.stdout and "ganzoo.load(NAME) with a zoo name" in out.stdout
+    out = run_python(ERROR.format(spec="dcgan-mnist", extra=", source='hub'"),
+                     hub_env("http://127.0.0.1:9", tmp_path, offline=True))
+    assert "the copy bundled with ganzoo: ganzoo.load('dcgan-mnist')" in out.stdout, out.stdout + out.stderr
 
 
-@pytest.mark.slow
 def test_unreachable_hub(tmp_path):
-    """huggingface_hub retries a refused connection for about 20 s before giving up."""
+    """huggingface_hub retries a refused connection for about 20 s; ganzoo asks once and fails fast."""
     out = run_python(ERROR.format(spec="hf-hub:ganzoo/dcgan-mnist", extra=""),
                      hub_env("http://127.0.0.1:9", tmp_path), timeout=180)
     assert out.stdout.startswith("HubUnavailableError: cannot get ganzoo/dcgan-mnist@main on http://127.0.0.1:9"), \
@@ -273,3 +283,35 @@ def test_import_ganzoo_stays_light():
     """, {"HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_config_that_does_not_fit_its_weights_is_refused_before_building(saved):
+    meta = json.loads((saved / "config.json").read_text())
+    meta["config"]["ngf"] = 1024                              # 16x the weights' width: a big model, never built
+    (saved / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ganzoo.WeightsMismatchError, match="shape mismatches"):
+        ganzoo.load(saved)
+
+
+def test_nan_weights_are_refused(saved):
+    from safetensors.torch import load_file, save_file
+    state = {k: v.fill_(float("nan")) if v.is_floating_point() else v
+             for k, v in load_file(saved / "model.safetensors").items()}
+    save_file(state, saved / "model.safetensors")
+    with pytest.raises(ganzoo.CorruptWeightsError, match="holds NaN or infinite values"):
+        ganzoo.load(saved)
+
+
+@pytest.mark.parametrize("spec,kwargs,error,match", [
+    (None, {}, ganzoo.InvalidSpecError, "a model is a zoo name .* got NoneType"),
+    (123, {}, ganzoo.InvalidSpecError, "got int 123"),
+    ("a" * 5000, {}, ganzoo.InvalidSpecError, "5000 characters"),
+    ("dcgan-mnist", {"device": "bogus"}, ValueError, "unknown device 'bogus'; this machine has: cpu"),
+    ("dcgan-mnist", {"dtype": torch.int8}, ValueError, "dtype must be a floating torch.dtype"),
+    ("hf-hub:a/b@../../../../tmp/x", {}, ValueError, "invalid revision '../../../../tmp/x'"),
+    ("hf-hub:a/b", {"revision": "/etc"}, ValueError, "invalid revision '/etc'"),
+    ("hf-hub:bad name!/x", {}, ValueError, "is not a valid Hub repo id"),
+])
+def test_bad_load_arguments_are_refused_before_any_request(spec, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ganzoo.load(spec, **kwargs)

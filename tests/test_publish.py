@@ -32,13 +32,12 @@ def captured(monkeypatch):
 
     def record(method):
         def fake(self, *args, **kwargs):
-            folder = kwargs.get("folder_path")
-            calls.append((method, args, kwargs, sorted(p.name for p in __import__("pathlib").Path(folder).iterdir())
-                          if folder else None))
-            return "https://huggingface.co/owner/x/commit/0000" if method == "upload_folder" else None
+            ops = kwargs.get("operations")
+            calls.append((method, args, kwargs, sorted(op.path_in_repo for op in ops) if ops is not None else None))
+            return "https://huggingface.co/owner/x/commit/0000" if method == "create_commit" else None
         return fake
 
-    for method in ("create_repo", "upload_folder", "create_branch", "upload_file"):
+    for method in ("create_repo", "create_commit", "upload_folder", "create_branch", "upload_file"):
         monkeypatch.setattr(HfApi, method, record(method))
     return calls
 
@@ -47,8 +46,9 @@ def test_push_sends_the_card_folder(captured, capsys):
     assert main(["push", "model_cards/cgan-mnist", "--repo-id", "owner/cgan-mnist"]) == 0
     (m1, create_args, create, _), (m2, _, upload, files) = captured
     assert m1 == "create_repo" and create_args == ("owner/cgan-mnist",) and create["exist_ok"] is True
-    assert m2 == "upload_folder" and upload["repo_id"] == "owner/cgan-mnist" and upload["repo_type"] == "model"
+    assert m2 == "create_commit" and upload["repo_id"] == "owner/cgan-mnist" and upload["repo_type"] == "model"
     assert {"README.md", "config.json", "model.safetensors", "eval.json"} <= set(files)
+    assert files == [name for name, _, _ in publish.plan_upload("model_cards/cgan-mnist", "owner/cgan-mnist").files]
     assert "published: https://huggingface.co/owner/x/commit/0000" in capsys.readouterr().out
 
 
@@ -58,7 +58,7 @@ def test_push_checkpoint_to_a_branch(captured, tmp_path):
     plan = publish.plan_upload("model_cards/dcgan-mnist", "owner/dcgan-mnist", checkpoint=ckpt)
     publish.push(plan)
     methods = [c[0] for c in captured]
-    assert methods == ["create_repo", "upload_folder", "create_branch", "upload_file"]
+    assert methods == ["create_repo", "create_commit", "create_branch", "upload_file"]
     assert captured[2][2]["branch"] == "training" and captured[3][2]["revision"] == "training"
 
 
@@ -113,3 +113,31 @@ def test_eval_command(digits_dir, tmp_path, capsys):
     assert res["fid"] > res["fid_floor"] and "kid" in res
     assert main(["eval", "dcgan-mnist", "--data", str(tmp_path / "none")]) == 2
     assert "data folder" in capsys.readouterr().err
+
+
+def test_push_sends_exactly_the_files_the_dry_run_lists(card_copy, captured, capsys):
+    (card_copy / ".env").write_text("HF_TOKEN=hf_secret\n")
+    (card_copy / "notes.txt").write_text("notes\n")
+    (card_copy / "samples").mkdir()
+    (card_copy / "samples" / "extra.png").write_bytes(b"png")
+    assert main(["push", str(card_copy), "--repo-id", "owner/dcgan-mnist", "--dry-run"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert ".env" not in listed and "notes.txt" in listed and not any("extra.png" in f for f in listed)
+    assert main(["push", str(card_copy), "--repo-id", "owner/dcgan-mnist"]) == 0
+    sent = next(files for method, _, _, files in captured if method == "create_commit")
+    assert sent == listed and not any(m == "upload_folder" for m, *_ in captured)
+
+
+def test_truncated_weights_are_refused_before_anything_is_sent(card_copy, captured, capsys):
+    other = card_copy.parent / "my-model"                 # not a zoo name: no registry sha256 to compare with
+    card_copy.rename(other)
+    weights = other / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert main(["push", str(other), "--repo-id", "owner/my-model", "--dry-run"]) == 2
+    assert "is not a readable safetensors file" in capsys.readouterr().err and captured == []
+
+
+@pytest.mark.parametrize("repo_id", ["me/bad name!", "me/a..b", "me/" + "x" * 200, "me/-x"])
+def test_repo_ids_are_validated_as_the_hub_does(card_copy, repo_id, captured, capsys):
+    assert main(["push", str(card_copy), f"--repo-id={repo_id}", "--dry-run"]) == 2
+    assert "is not a valid Hub repo id" in capsys.readouterr().err and captured == []

@@ -61,10 +61,15 @@ def test_labels_change_conditional_samples_and_default_labels_come_from_seed():
 
 
 @pytest.mark.parametrize("family,kwargs,match", [
-    ("cgan", {"labels": 10}, "label 10 is out of range; valid labels are 0..9"),
+    ("cgan", {"labels": 10}, "label 10 is out of range for .*; valid: 0..9 or a name"),
     ("cgan", {"labels": -1}, "label -1 is out of range"),
+    ("cgan", {"labels": 10**20}, "label 100000000000000000000 is out of range"),
     ("cgan", {"labels": [1, 2]}, "got 2 labels for 3 images"),
-    ("cgan", {"labels": 1.5}, "labels must be integers"),
+    ("cgan", {"labels": 1.5}, "labels must be an int, a class name, or a list or 1-d tensor of them; got float"),
+    ("cgan", {"labels": {"a": 1}}, "labels must be an int, a class name, .*got dict"),
+    ("cgan", {"labels": "seven"}, "unknown label 'seven' for .*; valid: 0..9 or a name \\(0, 1, 2"),
+    ("cgan", {"labels": torch.zeros(3, 1, dtype=torch.long)}, "0-d or 1-d integer tensor .* shape \\(3, 1\\)"),
+    ("cgan", {"labels": torch.tensor([0.0, 1.0, 2.0])}, "integer tensor .* got dtype torch.float32"),
     ("dcgan", {"labels": 1}, "unconditional and takes no labels"),
     ("dcgan", {"seed": -1}, "seed must be an int"),
 ])
@@ -130,3 +135,39 @@ def test_bad_interpolation_input(kwargs, match):
     args = {"start": 0, "end": 1, "steps": 4, **kwargs}
     with pytest.raises(ValueError, match=match):
         ganzoo.interpolate(tiny_generator("dcgan"), **args)
+
+
+def test_labels_by_name_or_digit_string_equal_labels_by_index():
+    g = tiny_generator("cgan")
+    g.class_names = [f"class {i}" for i in range(10)]
+    assert torch.equal(g.sample(3, labels="class 7", seed=0), g.sample(3, labels=7, seed=0))
+    assert torch.equal(g.sample(2, labels=["7", "class 1"], seed=0), g.sample(2, labels=[7, 1], seed=0))
+    assert g.label_names[3] == "class 3" and g.label_index(" class 3 ") == 3
+
+
+def test_generate_takes_lists_and_arrays_and_refuses_bad_latents():
+    g = tiny_generator("dcgan")
+    z = g.latents(3, seed=1)
+    assert torch.equal(g.generate(z.tolist()), g.generate(z)) and torch.equal(g.generate(z.numpy()), g.generate(z))
+    bad = [(torch.full((2, 8), float("nan")), "NaN or infinite"), (torch.zeros(2, 3), "shape \\(n, 8\\)"),
+           ("text", "float tensor of shape \\(n, 8\\), got str"),
+           (torch.zeros(MAX_SAMPLES_PER_CALL + 1, 8), f"number of latents must be an int in 1..{MAX_SAMPLES_PER_CALL}")]
+    for value, match in bad:
+        with pytest.raises(ValueError, match=match):
+            g.generate(value)
+    with pytest.raises(ValueError, match="label 99 is out of range"):
+        tiny_generator("cgan").generate(torch.zeros(2, 8), 99)
+
+
+def test_generator_with_nan_weights_says_so_instead_of_drawing_nan():
+    g = tiny_generator("dcgan")
+    with torch.no_grad():
+        next(g.parameters()).fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="produced NaN images: its weights hold NaN"):
+        g.sample(2, seed=0)
+
+
+def test_interpolation_from_a_zero_latent_is_finite():
+    g = tiny_generator("dcgan")
+    frames = ganzoo.interpolate(g, start=torch.zeros(8), end=1, steps=5)
+    assert torch.isfinite(frames).all() and torch.allclose(frames[-1], g.sample(1, seed=1)[0], atol=1e-6)

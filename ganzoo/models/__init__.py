@@ -36,13 +36,35 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
+# Bounds of the size options: far above any zoo model, low enough that a config.json from an
+# untrusted repo cannot make ganzoo.load allocate gigabytes before the weights are checked.
+LIMITS = {"latent_dim": (1, 1024), "hidden_dim": (1, 4096), "ngf": (1, 1024), "ndf": (1, 1024), "embed_dim": (1, 1024),
+          "feature_dim": (1, 4096), "channels": (1, 4), "image_size": (8, 256), "extra_layers": (0, 8),
+          "num_classes": (2, 1000), "aux_classes": (0, 1000)}
+
+
 def make_config(family: str, options: dict[str, Any]) -> Any:
-    """The family's config dataclass from a plain dict; unknown keys are an error that lists the valid ones."""
+    """The family's config dataclass from a plain dict; unknown keys, wrong types and sizes out of
+    LIMITS are errors that name the option and what is allowed."""
+    if not isinstance(family, str):
+        raise ValueError(f"family must be a text, one of {', '.join(FAMILIES)}; got {family!r}")
+    if not isinstance(options, dict):
+        raise ValueError(f"{family} config must be a mapping of options, got {type(options).__name__}")
     cls = get_family(family).config
-    valid = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(options) - valid)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - set(fields))
     if unknown:
-        raise ValueError(f"unknown {family} config option(s) {unknown}; valid options: {sorted(valid)}")
+        raise ValueError(f"unknown {family} config option(s) {unknown}; valid options: {sorted(fields)}")
+    for name, value in options.items():
+        if name in LIMITS and value is not None:
+            lo, hi = LIMITS[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ValueError(f"{family} config option {name} must be an int in {lo}..{hi}, got {value!r}")
+        elif fields[name].type == "bool" and not isinstance(value, bool):
+            raise ValueError(f"{family} config option {name} must be true or false, got {value!r}")
+        elif fields[name].type.startswith("list[str]") and value is not None and \
+                not (isinstance(value, list) and all(isinstance(v, str) and 0 < len(v) <= 100 for v in value)):
+            raise ValueError(f"{family} config option {name} must be a list of names (texts of 1-100 characters), got {value!r:.80}")
     return cls(**options)
 
 

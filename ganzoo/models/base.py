@@ -5,6 +5,7 @@ Generators return that range from ``forward``; discriminators take it and return
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from typing import Sequence, Union
 
@@ -133,19 +134,36 @@ class ImageGenerator(nn.Module):
             raise ValueError(f"got {t.numel()} labels for {n} images; give one label or one per image")
         return t.expand(n).contiguous() if t.numel() == 1 else t.contiguous()
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images (n, C, H, W) in [0, 1] on the CPU for latents z (n, latent_dim), in chunks."""
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {tuple(z.shape)}")
+    def generate(self, z, labels: Labels = None) -> torch.Tensor:
+        """Images (n, C, H, W) in [0, 1] on the CPU for latents z (n, latent_dim), in chunks.
+
+        ``z``: a float tensor, numpy array or nested list, finite; ``labels`` as in ``check_labels``.
+        On a GPU, TF32 is off while sampling, so a GPU's images match the CPU's to float rounding
+        (within one 8-bit level) rather than to TF32's 10-bit mantissa.
+        """
+        if not isinstance(z, torch.Tensor):
+            try:
+                z = torch.as_tensor(z, dtype=torch.float32)
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise ValueError(f"z must be a float tensor of shape (n, {self.latent_dim}), got {type(z).__name__}: {e}") from None
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or not z.dtype.is_floating_point:
+            raise ValueError(f"z must be a float tensor of shape (n, {self.latent_dim}), got {z.dtype} {tuple(z.shape)}")
+        _check_count(z.shape[0], what="number of latents")
+        if not torch.isfinite(z).all():
+            raise ValueError("z holds NaN or infinite values; latents must be finite (z ~ N(0, I): use g.latents(n, seed=...))")
+        labels = self.check_labels(labels, z.shape[0]) if labels is not None or self.num_classes is not None else None
         if self.training:
             raise RuntimeError("call .eval() before sampling: batch norm must not update while sampling")
         # Allocated outside inference mode so callers may use the images with autograd.
         out = torch.empty(z.shape[0], *self.image_shape)
-        with torch.inference_mode():
+        with torch.inference_mode(), _full_precision_float32(self.device):
             for start in range(0, z.shape[0], SAMPLE_CHUNK):
                 zc = z[start:start + SAMPLE_CHUNK].to(self.device, self.dtype)
                 yc = None if labels is None else labels[start:start + SAMPLE_CHUNK].to(self.device)
                 out[start:start + zc.shape[0]] = self(zc, yc).float().clamp_(0, 1).cpu()
+        if not torch.isfinite(out).all():
+            raise FloatingPointError(f"model {self.name or type(self).__name__} produced NaN images: its weights "
+                                     "hold NaN or infinite values (a corrupt or diverged model)")
         return out
 
     def sample(self, n: int, *, labels: Labels = None, seed: int | None = None,
@@ -166,6 +184,22 @@ class ImageGenerator(nn.Module):
         return self.generate(z, y)
 
 
-def _check_count(n: int) -> None:
+def _check_count(n: int, what: str = "n") -> None:
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES_PER_CALL:
-        raise ValueError(f"n must be an int in 1..{MAX_SAMPLES_PER_CALL}, got {n!r}")
+        raise ValueError(f"{what} must be an int in 1..{MAX_SAMPLES_PER_CALL}, got {n!r}")
+
+
+@contextlib.contextmanager
+def _full_precision_float32(device: torch.device):
+    """cuDNN convolutions and matmuls in full float32 (no TF32) on CUDA; nothing elsewhere."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, benchmark=torch.backends.cudnn.benchmark,
+                                        deterministic=torch.backends.cudnn.deterministic, allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
