@@ -1,6 +1,5 @@
 """The ganzoo command, in-process and as an installed script."""
 import json
-import os
 import shutil
 import subprocess
 
