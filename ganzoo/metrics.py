@@ -20,6 +20,7 @@ safetensors in ganzoo/evaluators/. From its predictions and penultimate features
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ import torch
 from torch import nn
 
 from .registry import EVALUATOR_DIR, EVALUATORS, evaluator_names
+
+log = logging.getLogger(__name__)
 
 
 class DigitClassifier(nn.Module):
@@ -215,6 +218,14 @@ def evaluate_model(spec: str, data: str | Path, *, evaluator: str | None = None,
         if spec not in list_models():
             raise ValueError(f"name the evaluator for {spec!r} (one of {sorted(set(EVALUATORS.values()))})")
         evaluator = EVALUATORS[get_entry(spec).dataset]
+    trained_on = get_entry(spec).dataset if spec in list_models() else None
+    data_name = Path(data).resolve().name
+    if trained_on is not None and data_name != trained_on:
+        log.warning("%s was trained on %s, but the data is %s: its figures compare it with images it was "
+                    "never meant to draw", spec, trained_on, data_name)
+    if EVALUATORS.get(data_name, evaluator) != evaluator:
+        log.warning("the %s evaluator judges %s data, which it was not trained on; its features mean little there",
+                    evaluator, data_name)
     classifier = load_evaluator(evaluator).to(device)
     meta = json.loads((EVALUATOR_DIR / f"{evaluator}-classifier.json").read_text())
     ref = load_reference(data)

@@ -1,9 +1,12 @@
 """Metrics on known inputs, and the shipped evaluator."""
+import shutil
+
 import pytest
 import torch
 
 import ganzoo
 from ganzoo import metrics
+from ganzoo.metrics import evaluate_model
 from tests.conftest import make_digits
 
 
@@ -111,3 +114,17 @@ def test_evaluate_script_measures_fid_under_other_sampling_seeds(digits_dir, tmp
     # other latents, other samples: a different figure, the same generator
     assert len(set(res["fid_by_seed"].values())) == 3
     assert metrics.evaluate_model("dcgan-mnist", digits_dir, n=120, seed=1)["fid"] == res["fid_by_seed"]["1"]
+
+
+def test_evaluating_a_model_on_data_it_was_not_trained_on_is_warned_about(digits_dir, tmp_path, caplog):
+    shutil.copytree(digits_dir, tmp_path / "fashion-mnist")
+    with caplog.at_level("WARNING", logger="ganzoo.metrics"):
+        res = evaluate_model("dcgan-mnist", tmp_path / "fashion-mnist", n=200)
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "dcgan-mnist was trained on mnist-10k, but the data is fashion-mnist" in warned
+    assert "the mnist evaluator judges fashion-mnist data" in warned and res["n"] == 200
+    caplog.clear()
+    shutil.copytree(digits_dir, tmp_path / "mnist-10k")
+    with caplog.at_level("WARNING", logger="ganzoo.metrics"):
+        evaluate_model("dcgan-mnist", tmp_path / "mnist-10k", n=200)
+    assert not caplog.records
