@@ -6,6 +6,7 @@ state dict in safetensors. No pickle anywhere.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -316,19 +317,30 @@ def download(repo_id: str, *, revision: str | None = None, zoo_name: str | None 
     the cached copy is used, or HubUnavailableError says how to get one.
     """
     from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub import errors as hf_errors
 
     check_repo_id(repo_id)
     check_revision(revision)
-    where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
     offline = constants.HF_HUB_OFFLINE or local_files_only
     unreachable = not offline and not _endpoint_reachable(constants.ENDPOINT)
-    fallback = f"ganzoo.load({zoo_name!r})" if zoo_name else "ganzoo.load(NAME) with a zoo name (ganzoo.list_models())"
-    try:
+    with hub_errors(repo_id, revision, zoo_name=zoo_name, local_files_only=local_files_only, cache_dir=cache_dir):
         paths = [hf_hub_download(repo_id, name, revision=revision, token=token, cache_dir=cache_dir,
                                  force_download=force_download, local_files_only=offline or unreachable,
                                  library_name="ganzoo", library_version=__version__)
                  for name in (CONFIG_NAME, WEIGHTS_NAME)]
+    return Path(paths[1]).parent
+
+
+@contextlib.contextmanager
+def hub_errors(repo_id: str, revision: str | None, *, zoo_name: str | None = None, local_files_only: bool = False,
+               cache_dir: str | Path | None = None):
+    """huggingface_hub's exceptions, raised inside, as ganzoo's errors that say what to do."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf_errors
+
+    where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
+    fallback = f"ganzoo.load({zoo_name!r})" if zoo_name else "ganzoo.load(NAME) with a zoo name (ganzoo.list_models())"
+    try:
+        yield
     # LocalEntryNotFoundError subclasses EntryNotFoundError: it must be caught first
     except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled) as e:
         mode = ("offline mode is on (HF_HUB_OFFLINE=1)" if constants.HF_HUB_OFFLINE
@@ -353,7 +365,3 @@ def download(repo_id: str, *, revision: str | None = None, zoo_name: str | None 
     except OSError as e:   # connection dropped mid-download, timeouts after huggingface_hub's retries
         raise HubUnavailableError(f"cannot get {where}: the Hub cannot be reached ({e}). Set HF_ENDPOINT to a "
                                   f"reachable mirror, or use the copy bundled with ganzoo: {fallback}") from e
-    folder = Path(paths[1]).parent
-    if Path(paths[0]).parent != folder:
-        raise MissingFilesError(f"{CONFIG_NAME} and {WEIGHTS_NAME} of {where} came from different snapshots")
-    return folder

@@ -130,9 +130,10 @@ def hub_mirror(tmp_path_factory):
         log.close()
 
 
-def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run code in a fresh interpreter (huggingface_hub reads HF_* at import time)."""
+def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120,
+               args: list[str] = ()) -> subprocess.CompletedProcess:
+    """Run code (with sys.argv[1:] = args) in a fresh interpreter (huggingface_hub reads HF_* at import time)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=REPO)

@@ -279,7 +279,7 @@ def test_import_ganzoo_stays_light():
     out = run_python("""
         import sys, ganzoo
         ganzoo.load("dcgan-mnist").sample(2, seed=0)
-        print(sorted(m for m in ("huggingface_hub", "gradio", "matplotlib", "accelerate") if m in sys.modules))
+        print(sorted(m for m in ("gradio", "matplotlib", "accelerate") if m in sys.modules))
     """, {"HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -315,3 +315,76 @@ def test_nan_weights_are_refused(saved):
 def test_bad_load_arguments_are_refused_before_any_request(spec, kwargs, error, match):
     with pytest.raises(error, match=match):
         ganzoo.load(spec, **kwargs)
+
+
+# ---- ImageGenerator.from_pretrained / save_pretrained / push_to_hub (huggingface_hub's ModelHubMixin) --------
+def test_save_pretrained_and_from_pretrained_round_trip(tmp_path):
+    from ganzoo.models.cgan import CGANGenerator
+    from ganzoo.models.dcgan import DCGANGenerator
+    g = ganzoo.load("dcgan-mnist")
+    g.save_pretrained(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["family"] == "dcgan"   # ganzoo's own config.json
+    for loaded in (ganzoo.ImageGenerator.from_pretrained(tmp_path / "m"), DCGANGenerator.from_pretrained(tmp_path / "m"),
+                   ganzoo.load(tmp_path / "m")):
+        assert type(loaded) is DCGANGenerator and not loaded.training
+        assert torch.equal(loaded.sample(4, seed=0), g.sample(4, seed=0))
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "library_name: ganzoo" in card and "pip install ganzoo-models" in card
+    with pytest.raises(ganzoo.InvalidConfigError, match="holds a DCGANGenerator, not a CGANGenerator"):
+        CGANGenerator.from_pretrained(tmp_path / "m")
+    with pytest.raises(TypeError, match="unexpected options \\['colour'\\]"):
+        ganzoo.ImageGenerator.from_pretrained(tmp_path / "m", colour="red")
+
+
+def test_from_pretrained_passes_the_hub_options_and_names_ganzoo(monkeypatch, tmp_path):
+    import huggingface_hub
+    calls = []
+    folder = ganzoo.get_entry("cgan-mnist").folder
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename, kwargs))
+        return str(folder / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr(ganzoo.hub, "_endpoint_reachable", lambda endpoint: True)
+    g = ganzoo.ImageGenerator.from_pretrained("cgan-mnist", token="hf_x", cache_dir=tmp_path, force_download=True,
+                                             revision="v1")
+    assert g.num_classes == 10 and [c[:2] for c in calls] == [("ganzoo/cgan-mnist", "config.json"),
+                                                               ("ganzoo/cgan-mnist", "model.safetensors")]
+    options = calls[0][2]
+    assert (options["token"], options["cache_dir"], options["force_download"], options["revision"]) == \
+        ("hf_x", tmp_path, True, "v1")
+    assert options["library_name"] == "ganzoo" and options["library_version"] == ganzoo.__version__
+
+
+def test_push_to_hub_sends_the_saved_folder(monkeypatch):
+    from huggingface_hub import HfApi
+    sent = {}
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        sent.update(repo_id=repo_id, files=sorted(p.name for p in Path(folder_path).iterdir()),
+                    family=json.loads((Path(folder_path) / "config.json").read_text())["family"])
+        return "https://huggingface.co/me/x/commit/1"
+
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **k: __import__("types").SimpleNamespace(repo_id=repo_id))
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    ganzoo.load("vanilla-mnist").push_to_hub("me/my-gan")
+    assert sent == {"repo_id": "me/my-gan", "files": ["README.md", "config.json", "model.safetensors"],
+                    "family": "vanilla"}
+
+
+def test_from_pretrained_through_a_hub_mirror_then_local_files_only(hub_mirror, tmp_path):
+    code = """
+        import hashlib, sys, ganzoo
+        g = ganzoo.ImageGenerator.from_pretrained("ganzoo/dcgan-mnist", cache_dir=sys.argv[1],
+                                                  local_files_only=sys.argv[2] == "1")
+        print(hashlib.sha256(g.sample(8, seed=7).mul(255).round().byte().numpy().tobytes()).hexdigest())
+    """
+    expected = digest(ganzoo.load("dcgan-mnist").sample(8, seed=7))
+    online = run_python(code, hub_env(hub_mirror, tmp_path / "home"), args=[str(tmp_path / "cache"), "0"])
+    assert online.returncode == 0 and online.stdout.strip() == expected, online.stderr
+    cached = run_python(code, hub_env("http://127.0.0.1:9", tmp_path / "home"), args=[str(tmp_path / "cache"), "1"])
+    assert cached.returncode == 0 and cached.stdout.strip() == expected, cached.stderr
+    empty = run_python(code, hub_env("http://127.0.0.1:9", tmp_path / "home"), args=[str(tmp_path / "none"), "1"])
+    assert "HubUnavailableError" in empty.stderr and "local_files_only=True was given" in empty.stderr

@@ -6,10 +6,13 @@ Generators return that range from ``forward``; discriminators take it and return
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Sequence, Union
 
 import torch
+from huggingface_hub import ModelHubMixin
 from torch import nn
 
 # The most images one ``sample`` call returns; larger requests are refused so that a
@@ -39,8 +42,34 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
     return g
 
 
-class ImageGenerator(nn.Module):
-    """Base class of the zoo's generators: subclasses set the attributes and ``forward(z, labels)``."""
+CARD_TEMPLATE = """
+---
+{{ card_data }}
+---
+
+# {{ model_name | default("A ganzoo generator", true) }}
+
+A generative adversarial network's generator saved with [ganzoo](https://pypi.org/project/ganzoo-models/)
+(`pip install ganzoo-models`). Load and sample it with:
+
+```python
+import ganzoo
+g = ganzoo.ImageGenerator.from_pretrained("{{ repo_id | default("OWNER/NAME", true) }}")
+ganzoo.make_grid(g.sample(64, seed=0)).save("grid.png")
+```
+"""
+
+
+class ImageGenerator(nn.Module, ModelHubMixin, library_name="ganzoo", license="mit",
+                     tags=["gan", "image-generation", "pytorch"], pipeline_tag="unconditional-image-generation",
+                     model_card_template=CARD_TEMPLATE):
+    """Base class of the zoo's generators: subclasses set the attributes and ``forward(z, labels)``.
+
+    ``from_pretrained`` / ``save_pretrained`` / ``push_to_hub`` follow huggingface_hub's
+    ModelHubMixin; the folder holds config.json (family and options) and model.safetensors, the
+    files ``ganzoo.load`` reads. ``ImageGenerator.from_pretrained`` builds whichever family the
+    config names; a family's class (``DCGANGenerator.from_pretrained``) insists on its own.
+    """
 
     latent_dim: int
     num_classes: int | None
@@ -51,6 +80,47 @@ class ImageGenerator(nn.Module):
         self.config = config
         self.name: str | None = None  # set by ganzoo.load to the zoo name or source
         self.weights_file = None      # set by ganzoo.load: the model.safetensors the weights came from
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        from ..hub import save_pretrained
+        save_pretrained(self, save_directory)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *, force_download: bool = False,
+                        token: str | bool | None = None, cache_dir: str | os.PathLike | None = None,
+                        local_files_only: bool = False, revision: str | None = None, **model_kwargs) -> "ImageGenerator":
+        """A generator in eval mode from a Hub repo id (``owner/name``), a zoo name (its Hub repo)
+        or a local folder. ``device`` and ``dtype`` may be given as in ``ganzoo.load``."""
+        return cls._from_pretrained(model_id=os.fspath(pretrained_model_name_or_path), revision=revision,
+                                    cache_dir=cache_dir, force_download=force_download,
+                                    local_files_only=local_files_only, token=token, **model_kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir, force_download: bool,
+                         local_files_only: bool, token, device: str | torch.device = "cpu",
+                         dtype: torch.dtype | None = None, **unexpected) -> "ImageGenerator":
+        from ..errors import InvalidConfigError
+        from ..hub import check_device, check_dtype, download, load_folder
+        from ..registry import get_entry, list_models
+
+        unexpected.pop("config", None)           # what ModelHubMixin read from config.json; ours reads it itself
+        if unexpected:
+            raise TypeError(f"from_pretrained got unexpected options {sorted(unexpected)}; valid: device, dtype, "
+                            "revision, token, cache_dir, force_download, local_files_only")
+        device, dtype = check_device(device), check_dtype(dtype)
+        if os.path.isdir(model_id):
+            folder = Path(model_id)
+        else:
+            zoo = get_entry(model_id) if model_id in list_models() else None
+            folder = download(zoo.hub_repo if zoo else model_id, revision=revision or (zoo.revision if zoo else None),
+                              zoo_name=model_id if zoo else None, token=token, cache_dir=cache_dir,
+                              force_download=force_download, local_files_only=local_files_only)
+        g = load_folder(folder)
+        if not isinstance(g, cls):
+            raise InvalidConfigError(f"{model_id!r} holds a {type(g).__name__}, not a {cls.__name__}; load it with "
+                                     "ImageGenerator.from_pretrained or ganzoo.load")
+        g.name = model_id
+        return g.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
 
     @property
     def device(self) -> torch.device:
