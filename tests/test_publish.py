@@ -16,13 +16,25 @@ def test_card_metadata_parses_and_matches_the_measurements(name):
     folder = ganzoo.get_entry(name).folder
     card = ModelCard.load(folder / "README.md")
     measured = json.loads((folder / "eval.json").read_text())
+    entry = ganzoo.get_entry(name)
     assert card.data.library_name == "ganzoo" and card.data.license == "mit"
     assert "gan" in card.data.tags and card.data.model_name == name
+    assert card.data.datasets == [{"mnist-10k": "ylecun/mnist", "fashion-mnist": "zalando-datasets/fashion_mnist"}[entry.dataset]]
+    assert card.data.pipeline_tag == "unconditional-image-generation"           # a Hub task, for every model
+    assert ("class-conditional" in card.data.tags) == bool(entry.num_classes)
+    assert {r.task_type for r in card.data.eval_results} == {"unconditional-image-generation"}
+    assert {r.dataset_split for r in card.data.eval_results} == {"train"}
     values = {r.metric_type: r.metric_value for r in card.data.eval_results}
-    assert values["fid"] == measured["fid"] and values["kid"] == measured["kid"]
-    assert values["precision"] == measured["precision"]
-    if ganzoo.get_entry(name).num_classes:
-        assert values["accuracy"] == measured["class_accuracy"]
+    assert "fid" not in values and "Inception" in card.text                    # never mistaken for Inception FID
+    assert values["fid-classifier-features"] == measured["fid"] and values["kid-classifier-features"] == measured["kid"]
+    assert values["precision-knn-classifier-features"] == measured["precision"]
+    assert not {"diversity", "copies", "class_share_min"} & set(values)       # ad-hoc figures: the table only
+    if entry.num_classes:
+        assert values["accuracy-requested-class"] == measured["class_accuracy"]
+    assert "pip install ganzoo-models" in card.text and "pip install ganzoo`" not in card.text
+    if entry.dataset == "mnist-10k":                                           # the reference is told truthfully
+        assert "The generator was trained on all 10,000, these included" in card.text
+    assert "which the generator never saw as" not in card.text
     assert f"| {measured['fid']} | {measured['fid_floor']} |" in card.text     # the table shows the floor
 
 

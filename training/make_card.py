@@ -29,24 +29,69 @@ from ganzoo.hub import file_sha256
 from training.config import TrainConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = {"mnist-10k": ("mnist", "MNIST (10,000-image training subset)"),
-            "fashion-mnist": ("fashion_mnist", "Fashion-MNIST (60,000 training images)")}
-TASK = ("unconditional-image-generation", "Image generation")
+# zoo data set -> (Hub dataset id, split, what the generator trained on)
+DATASETS = {"mnist-10k": ("ylecun/mnist", "train", "MNIST (a 10,000-image subset of the train split)"),
+            "fashion-mnist": ("zalando-datasets/fashion_mnist", "train", "Fashion-MNIST (the 60,000-image train split)")}
+# the real images FID compares with, told truthfully: held out from the evaluator, and from the generator or not
+REFERENCE = {
+    "mnist-10k": "2,000 of the 10,000 training digits that the evaluator was not trained on. The generator was "
+                 "trained on all 10,000, these included, so the figures compare its samples with digits it saw",
+    "fashion-mnist": "the 10,000 images of Fashion-MNIST's test split, which neither the generator nor the "
+                     "evaluator saw",
+}
+TASK = ("unconditional-image-generation", "Image generation")   # the Hub's task; class-conditioning is a tag
 
-# (key in eval.json, metric type on the Hub, name, how to read it)
+# (key in eval.json, metric type on the Hub, name, how to read it). The types say "classifier" so that
+# none reads as Inception FID; only these go into the model-index, the ad-hoc figures stay in the table.
 METRICS = [
-    ("fid", "fid", "FID in classifier features", "lower is better"),
-    ("kid", "kid", "KID in classifier features", "lower is better; unbiased, 20 subsets of 500"),
-    ("precision", "precision", "Precision (k=3 NN manifold)", "share of samples on the data manifold"),
-    ("recall", "recall", "Recall (k=3 NN manifold)", "share of data covered by samples"),
-    ("class_share_min", "class_share_min", "Smallest class share", "bar: >= 0.06"),
-    ("class_share_max", "class_share_max", "Largest class share", "bar: <= 0.14"),
-    ("classes_covered", "classes_covered", "Classes with >= 1% of samples", "of 10"),
-    ("diversity", "diversity", "Within-class diversity vs data", "1.0 = as varied as real images; ~0 = one prototype"),
-    ("mean_confidence", "mean_confidence", "Classifier confidence", "mean top-class probability; low for ambiguous images"),
-    ("copies", "copies", "Share of near-copies of training images", "0 = no memorisation found"),
-    ("class_accuracy", "accuracy", "Requested-class accuracy", "conditional models; bar: >= 0.99 (MNIST), 0.95 (Fashion)"),
+    ("fid", "fid-classifier-features", "FID in a domain classifier's features (not Inception)", "lower is better"),
+    ("kid", "kid-classifier-features", "KID in a domain classifier's features (not Inception)",
+     "lower is better; unbiased, 20 subsets of 500"),
+    ("precision", "precision-knn-classifier-features", "Precision (k=3 NN manifold)", "share of samples on the data manifold"),
+    ("recall", "recall-knn-classifier-features", "Recall (k=3 NN manifold)", "share of data covered by samples"),
+    ("class_share_min", None, "Smallest class share", "bar: >= 0.06"),
+    ("class_share_max", None, "Largest class share", "bar: <= 0.14"),
+    ("classes_covered", None, "Classes with >= 1% of samples", "of 10"),
+    ("diversity", None, "Within-class diversity vs data", "1.0 = as varied as real images; ~0 = one prototype"),
+    ("mean_confidence", None, "Classifier confidence", "mean top-class probability; low for ambiguous images"),
+    ("copies", None, "Share of near-copies of training images", "0 = no memorisation found"),
+    ("class_accuracy", "accuracy-requested-class", "Requested-class accuracy",
+     "conditional models; bar: >= 0.99 (MNIST), 0.95 (Fashion)"),
 ]
+
+
+def card_data(name: str, family: str, dataset: str, conditional: bool, results: dict, license: str = "mit") -> ModelCardData:
+    """The card's Hub metadata: Hub dataset id, the Hub task, tags, and the model-index of the
+    metrics that have a Hub metric type."""
+    dataset_id, split, dataset_name = DATASETS[dataset]
+    evals = [EvalResult(task_type=TASK[0], task_name=TASK[1], dataset_type=dataset_id, dataset_name=dataset_name,
+                        dataset_split=split, metric_type=mtype, metric_name=mname, metric_value=results[key])
+             for key, mtype, mname, _ in METRICS if mtype and key in results]
+    return ModelCardData(
+        model_name=name, library_name="ganzoo", license=license, datasets=[dataset_id],
+        tags=["gan", family, "image-generation", "pytorch", "safetensors", dataset_id.split("/")[-1]]
+        + (["class-conditional"] if conditional else []),
+        pipeline_tag=TASK[0], eval_results=evals)
+
+
+def refresh(folder: Path) -> Path:
+    """Rewrites the Hub metadata of an existing card folder (README.md front matter) from its
+    config.json and eval.json, for a card whose training run is gone; the body stays."""
+    from huggingface_hub import ModelCard
+
+    meta = json.loads((folder / "config.json").read_text())
+    results = json.loads((folder / "eval.json").read_text())
+    card = ModelCard.load(folder / "README.md")
+    dataset = ganzoo.get_entry(folder.name).dataset if folder.name in ganzoo.list_models() else meta["dataset"]
+    conditional = meta["config"].get("num_classes") is not None
+    card.data = card_data(folder.name, meta["family"], dataset, conditional, results, card.data.license or "mit")
+    # the reference images, as build() now describes them
+    card.text = re.sub(r"against\s+those held-out images \(sha256 (`[0-9a-f]+\.\.\.`)\), which the generator never saw as\s+"
+                       r"evaluation data\.", lambda m: f"against\n{REFERENCE[dataset]} (sha256 {m.group(1)}).", card.text)
+    card.text = card.text.replace("(`pip install ganzoo`)", "(`pip install ganzoo-models`)")
+    card.save(folder / "README.md")
+    return folder
+
 
 COMMON_LIMITS = """- GANs can drop modes (mode collapse) or produce malformed images. The figures above measure
   both, but a few samples in every grid are not clean.
@@ -216,7 +261,7 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
     earlier_summaries = [json.loads((r / "train_summary.json").read_text()) for r in resumed_from]
     earlier = [(yaml.safe_load((r / "train_config.yaml").read_text()), s["steps"])
                for r, s in zip(resumed_from, earlier_summaries)]
-    dataset_id, dataset_name = DATASETS.get(meta.get("dataset", ""), (meta.get("dataset", "unknown"), meta.get("dataset", "")))
+    dataset_id, _, dataset_name = DATASETS[meta['dataset']]
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
     ganzoo.save_pretrained(g, out, name=name, dataset=meta.get("dataset"), training=meta.get("training"))
@@ -228,16 +273,7 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
             shutil.copyfile(run / f, out / f)
 
     conditional = g.num_classes is not None
-    task_type, task_name = ("class-conditional-image-generation", "Class-conditional image generation") \
-        if conditional else TASK
-    evals = [EvalResult(task_type=task_type, task_name=task_name, dataset_type=dataset_id, dataset_name=dataset_name,
-                        metric_type=mtype, metric_name=mname, metric_value=results[key])
-             for key, mtype, mname, _ in METRICS if key in results]
-    card_data = ModelCardData(
-        model_name=name, library_name="ganzoo", license=train_cfg.get("license", "mit"), datasets=[dataset_id],
-        tags=["gan", meta["family"], "image-generation", "pytorch", "safetensors", dataset_id]
-        + (["conditional-image-generation"] if conditional else ["unconditional-image-generation"]),
-        pipeline_tag="unconditional-image-generation", eval_results=evals)
+    data = card_data(name, meta["family"], meta["dataset"], conditional, results, train_cfg.get("license", "mit"))
 
     rows = "\n".join(f"| {mname} | {results[key]} | {results.get(key + '_floor', '')} | {how} |"
                       for key, _, mname, how in METRICS if key in results)
@@ -251,7 +287,7 @@ def build(run: Path, eval_path: Path, out_root: Path, resumed_from: list[Path] =
 # {name}
 
 {ganzoo.get_entry(name).description if name in ganzoo.list_models() else meta['family']}, trained on {dataset_name}
-with ganzoo (`pip install ganzoo`). Generator only: {sum(p.numel() for p in g.parameters()):,} parameters,
+with ganzoo (`pip install ganzoo-models`). Generator only: {sum(p.numel() for p in g.parameters()):,} parameters,
 images {g.image_shape[1]}x{g.image_shape[2]}, latent size {g.latent_dim}{f', {g.num_classes} classes' if conditional else ''}.
 
 ![samples](samples.png)
@@ -271,8 +307,7 @@ ganzoo.make_grid(images).save("grid.png")
 
 {results['n']:,} samples, seed {results['seed']}, judged by a {results['evaluator']} classifier (sha256
 `{results['evaluator_sha256'][:16]}...`, {results['evaluator_heldout_accuracy']:.1%} on {HELDOUT[meta['dataset']]}) against
-those held-out images (sha256 `{results['reference_sha256'][:16]}...`), which the generator never saw as
-evaluation data. FID is the mean over {fid_sets_text(results)} of {results.get('fid_samples', 'the first'):,} samples, each against as many
+{REFERENCE[meta['dataset']]} (sha256 `{results['reference_sha256'][:16]}...`). FID is the mean over {fid_sets_text(results)} of {results.get('fid_samples', 'the first'):,} samples, each against as many
 held-out images (FID depends on the sample size, so both sides are the same size); precision and
 recall use the first of those sets, KID subsets of all samples. The floor is the same metric between
 the two halves of the real held-out images: what a perfect generator would score.
@@ -305,7 +340,7 @@ Teaching and research on generative adversarial networks: sampling, latent inter
 latent arithmetic, and as a baseline for GAN evaluation. Not for producing data passed off as
 real.
 """
-    card = f"---\n{card_data.to_yaml()}\n---\n{body}"
+    card = f"---\n{data.to_yaml()}\n---\n{body}"
     (out / "README.md").write_text(card)
     print(f"{name}: sha256 {file_sha256(out / 'model.safetensors')}")
     return out
@@ -324,8 +359,10 @@ def bn_line(training: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", type=Path)
-    p.add_argument("--eval", type=Path, required=True, help="JSON written by training/evaluate.py")
+    p.add_argument("run", type=Path, nargs="?", help="the training run folder (omit with --refresh)")
+    p.add_argument("--eval", type=Path, help="JSON written by training/evaluate.py (required with RUN)")
+    p.add_argument("--refresh", type=Path, nargs="+", metavar="CARD",
+                   help="rewrite only the Hub metadata of these card folders from their config.json and eval.json")
     p.add_argument("--out", type=Path, default=REPO / "model_cards")
     p.add_argument("--resumed-from", type=Path, action="append", default=[],
                    help="a copy of the run folder (train_config.yaml, train_summary.json) as it was before RUN was "
@@ -335,6 +372,12 @@ def main(argv=None) -> int:
                    "of model_cards/NAME as it was; its weights must be the ones the run loaded), so the card also "
                    "shows how the generator it started from was trained")
     args = p.parse_args(argv)
+    if args.refresh:
+        for folder in args.refresh:
+            print(refresh(folder))
+        return 0
+    if args.run is None or args.eval is None:
+        p.error("give RUN and --eval (or --refresh CARD ...)")
     try:
         build(args.run, args.eval, args.out, args.resumed_from, args.init_card)
     except CardError as e:
