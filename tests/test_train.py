@@ -520,7 +520,7 @@ def test_command_line(digits_dir, tmp_path, capsys):
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_matches(digits_dir, tmp_path):
     """Kill a real training process with SIGKILL at random times until it completes."""
-    args = [sys.executable, str(REPO / "training/train.py"), str(REPO / "training/configs/dcgan-mnist.yaml"),
+    args = [sys.executable, "-m", "training.train", str(REPO / "training/configs/dcgan-mnist.yaml"),
             f"data={digits_dir}", "batch_size=32", "max_steps=300", "checkpoint_every=7", "log_every=5",
             "sample_epochs=[]", "cpu=true", *TINY_MODEL["dcgan"]]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -553,7 +553,7 @@ def test_two_processes_train_one_model(digits_dir, tmp_path):
     """The multi-GPU path (accelerate + DDP) exercised on CPU with gloo: two processes, one model."""
     out = tmp_path / "ddp"
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                          str(REPO / "training/train.py"), str(REPO / "training/configs/cgan-mnist.yaml"),
+                          "-m", "training.train", str(REPO / "training/configs/cgan-mnist.yaml"),
                           f"data={digits_dir}", f"out={out}", "batch_size=16", "max_steps=8", "checkpoint_every=4",
                           "log_every=4", "cpu=true", *TINY_MODEL["cgan"]],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
