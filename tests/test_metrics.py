@@ -1,4 +1,5 @@
 """Metrics on known inputs, and the shipped evaluator."""
+import json
 import shutil
 
 import pytest
@@ -128,3 +129,16 @@ def test_evaluating_a_model_on_data_it_was_not_trained_on_is_warned_about(digits
     with caplog.at_level("WARNING", logger="ganzoo.metrics"):
         evaluate_model("dcgan-mnist", tmp_path / "mnist-10k", n=200)
     assert not caplog.records
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion"])
+def test_evaluator_files_say_what_they_are_in_their_safetensors_header(name):
+    from safetensors import safe_open
+    from ganzoo.hub import file_sha256
+    from ganzoo.registry import EVALUATOR_DIR
+    path = EVALUATOR_DIR / f"{name}-classifier.safetensors"
+    header = safe_open(path, framework="pt").metadata()
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert header["ganzoo_evaluator"] == name and header["num_classes"] == "10"
+    assert float(header["heldout_accuracy"]) == record["heldout_accuracy"] and header["heldout"] == record["heldout"]
+    assert file_sha256(path) == record["sha256"]

@@ -78,11 +78,14 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{args.name}-classifier.safetensors"
+    heldout = "test split (t10k)" if args.test_split else f"randperm(seed={SPLIT_SEED})[:{HELDOUT}]"
+    # what the file is, in its own header (safetensors metadata is text only)
+    header = {"format": "pt", "ganzoo_evaluator": args.name, "dataset": ds.name, "num_classes": str(model.head.out_features),
+              "heldout": heldout, "heldout_accuracy": str(round(acc, 4)), "architecture": "ganzoo.metrics.DigitClassifier"}
     with atomic_path(weights) as tmp:
-        save_file({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
+        save_file({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, tmp, metadata=header)
     meta = {"dataset": args.name, "num_classes": model.head.out_features, "channels": ds.images.shape[1],
-            "train_images": int(x_tr.shape[0]), "heldout_images": int(x_te.shape[0]),
-            "heldout": "test split (t10k)" if args.test_split else f"randperm(seed={SPLIT_SEED})[:{HELDOUT}]",
+            "train_images": int(x_tr.shape[0]), "heldout_images": int(x_te.shape[0]), "heldout": heldout,
             "heldout_accuracy": round(acc, 4), "epochs": args.epochs, "seconds": round(time.perf_counter() - t0, 1),
             "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
             "sha256": file_sha256(weights)}
