@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +36,15 @@ def evaluator_names() -> list[str]:
 
 @dataclass(frozen=True)
 class ZooEntry:
+    """What the weights need: where they live and what they were trained on. What the model is
+    (family, architecture, classes, image shape) is read from its own config.json, the one place
+    it is written."""
     name: str
-    family: str
-    config: dict[str, Any]
     dataset: str
-    image_shape: tuple[int, int, int]
     hub_repo: str
     sha256: str                           # of the bundled model.safetensors
     revision: str = "main"
     license: str = "mit"
-    num_classes: int | None = None
-    class_names: tuple[str, ...] | None = None
     description: str = ""
 
     @property
@@ -58,10 +57,46 @@ class ZooEntry:
         return self.folder / "model.safetensors"
 
     @property
+    def model_config(self) -> dict[str, Any]:
+        """The bundled config.json ({"family": ..., "config": {...}, ...})."""
+        return _read_json(self.folder / "config.json")
+
+    @property
+    def family(self) -> str:
+        return self.model_config["family"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The architecture's options, as ganzoo.make_config takes them."""
+        return self.model_config["config"]
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.config.get("num_classes")
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        names = self.config.get("class_names")
+        return tuple(names) if names else None
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.config.get("channels", 1), self.config.get("image_size", 28), self.config.get("image_size", 28))
+
+    @property
     def metrics(self) -> dict[str, Any]:
         """The measured figures (training/evaluate.py), from the card folder's eval.json."""
         path = self.folder / "eval.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return _read_json(path) if path.is_file() else {}
+
+
+@functools.lru_cache(maxsize=None)
+def _read_json_cached(path: Path, mtime: float) -> dict:
+    return json.loads(path.read_text())
+
+
+def _read_json(path: Path) -> dict:
+    return _read_json_cached(path, path.stat().st_mtime)
 
 
 _REGISTRY: dict[str, ZooEntry] = {}
@@ -94,68 +129,39 @@ def get_entry(name: str) -> ZooEntry:
     return _REGISTRY[name]
 
 
-MNIST_DIGITS = tuple(str(d) for d in range(10))
-
 # sha256 of each bundled model.safetensors, as printed by training/make_card.py. Metrics live
 # beside the weights (model_cards/NAME/eval.json); see the card's README for how they were measured.
 register(ZooEntry(
     name="vanilla-mnist",
-    family="vanilla",
-    config={"latent_dim": 64, "hidden_dim": 128, "channels": 1, "image_size": 28},
     dataset="mnist-10k",
-    image_shape=(1, 28, 28),
     hub_repo="ganzoo/vanilla-mnist",
     sha256="48587a7065bb68903740952dfaabd297f8cc642da2cf5a4e28e3b3b06ea4e26b",
     description="MLP GAN of the lecture recipe (Goodfellow et al. 2014)",
 ))
 register(ZooEntry(
     name="dcgan-mnist",
-    family="dcgan",
-    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1},
     dataset="mnist-10k",
-    image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-mnist",
     sha256="6995d7a0b6e78f711a445947444e5c18825a1ce07653c77d2fc3440b55bc23de",
     description="DCGAN (Radford et al. 2015)",
 ))
 register(ZooEntry(
     name="cgan-mnist",
-    family="cgan",
-    config={"num_classes": 10, "latent_dim": 64, "embed_dim": 32, "ngf": 64, "ndf": 64, "feature_dim": 256,
-            "channels": 1, "image_size": 28, "aux_classifier": True, "extra_layers": 1,
-            "class_names": list(MNIST_DIGITS)},
     dataset="mnist-10k",
-    image_shape=(1, 28, 28),
-    num_classes=10,
-    class_names=MNIST_DIGITS,
     hub_repo="ganzoo/cgan-mnist",
     sha256="3da30d734eed506133cc6068ed424a184e132f6f61cfc340d1b66b755f6cad5a",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
 ))
-
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
 register(ZooEntry(
     name="dcgan-fashion",
-    family="dcgan",
-    config={"latent_dim": 64, "ngf": 64, "ndf": 64, "channels": 1, "image_size": 28, "extra_layers": 1,
-            "aux_classes": 10},          # trained with a class head in D; G takes no label
     dataset="fashion-mnist",
-    image_shape=(1, 28, 28),
     hub_repo="ganzoo/dcgan-fashion",
     sha256="f7052bfc87cf9cdaf40b48f4781712fd87c7b0b8fcaa1ef803d6c92639143e27",
-    description="DCGAN (Radford et al. 2015)",
+    description="DCGAN (Radford et al. 2015), its discriminator trained with a class head",
 ))
 register(ZooEntry(
     name="cgan-fashion",
-    family="cgan",
-    config={"num_classes": 10, "latent_dim": 64, "embed_dim": 32, "ngf": 64, "ndf": 64, "feature_dim": 256,
-            "channels": 1, "image_size": 28, "aux_classifier": True, "extra_layers": 1,
-            "class_names": list(FASHION_CLASSES)},
     dataset="fashion-mnist",
-    image_shape=(1, 28, 28),
-    num_classes=10,
-    class_names=FASHION_CLASSES,
     hub_repo="ganzoo/cgan-fashion",
     sha256="e8ab5214ba56e3a3a6bf612119473e0315220fb6895dd153a0de222bbf0d1410",
     description="conditional DCGAN with a projection discriminator and an auxiliary classifier (AC-GAN)",
