@@ -5,7 +5,8 @@
 
 Each client sends --requests requests, cycling through /sample, /conditional, /interpolate,
 /arithmetic and /about, with seeds from a pool of --seeds, so that many clients ask for the same
-picture at the same time (the case that once lost downloads). A warm-up pass of the same mix comes
+picture, some at the same time (the case that once lost downloads); a large pool (--seeds 100000)
+makes every request new, which fills the picture cache. A warm-up pass of the same mix comes
 first. Prints errors (the run exits 1 on any), latency per endpoint, the server's resident memory
 after the warm-up and at the end, and the size of its picture cache against its caps.
 
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
             for k in range(n):
                 if time.time() > stop_at:
                     return
-                api, call = request(i + k, (i + k // len(ENDPOINTS)) % args.seeds)
+                api, call = request(i + k, (i * n + k) % args.seeds)
                 t0 = time.perf_counter()
                 try:
                     clients[i].predict(*call, api_name=api)
@@ -131,10 +132,23 @@ def main(argv=None) -> int:
                 t.join()
             return time.perf_counter() - t0
 
+        load_before = os.getloadavg()[0]
         run(args.warmup, record=False)
         mem_warm = rss_mib(proc.pid) if proc else float("nan")
+        trace: list[tuple[int, float]] = []          # (requests done, server RSS), once a second
+        finished = threading.Event()
+
+        def watch() -> None:
+            while proc and not finished.wait(1.0):
+                trace.append((sum(map(len, latencies.values())) + len(errors), rss_mib(proc.pid)))
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
         wall = run(args.requests, record=True)
+        finished.set()
+        watcher.join()
         mem_end = rss_mib(proc.pid) if proc else float("nan")
+        load_after = os.getloadavg()[0]
         cache = folder_size(Path(tmp) / "ganzoo-demo")
         gradio_dir = folder_size(Path(tmp))
     finally:
@@ -147,6 +161,8 @@ def main(argv=None) -> int:
     done = sum(map(len, latencies.values()))
     print(f"{args.clients} clients x {args.requests} requests over {', '.join(ENDPOINTS)}, seeds from a pool of "
           f"{args.seeds} (after {args.warmup} warm-up requests each); {os.cpu_count()} cores of {cpu_model()}")
+    print(f"machine load average (1 min), all processes: {load_before:.1f} before, {load_after:.1f} after "
+          "(the clients run on the same cores as the server)")
     print(f"errors {len(errors)} of {done + len(errors)}; throughput {done / wall:.1f} req/s in {wall:.0f} s")
     for api in ENDPOINTS:
         lat = sorted(1000 * x for x in latencies[api])
@@ -154,7 +170,10 @@ def main(argv=None) -> int:
             p95 = statistics.quantiles(lat, n=20, method="inclusive")[18] if len(lat) >= 2 else lat[0]
             print(f"  {api:13s} {len(lat):4d} requests, latency ms: p50 {statistics.median(lat):.0f}, "
                   f"p95 {p95:.0f}, max {lat[-1]:.0f}")
-    print(f"server RSS MiB: after warm-up {mem_warm:.0f}, at the end {mem_end:.0f} ({mem_end - mem_warm:+.0f})")
+    total = args.clients * args.requests
+    quarters = [next((m for d, m in trace if d >= q * total / 4), mem_end) for q in (1, 2, 3)]
+    print(f"server RSS MiB: after warm-up {mem_warm:.0f}; after 1/4, 1/2, 3/4 of the requests "
+          f"{', '.join(f'{m:.0f}' for m in quarters)}; at the end {mem_end:.0f} ({mem_end - mem_warm:+.0f})")
     print(f"picture cache: {cache[0]} files, {cache[1] / 2**20:.1f} MiB (caps {demo.CACHE_FILES} files, "
           f"{demo.CACHE_BYTES / 2**20:.0f} MiB); all of GRADIO_TEMP_DIR: {gradio_dir[0]} files, "
           f"{gradio_dir[1] / 2**20:.1f} MiB")
