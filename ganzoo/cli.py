@@ -143,30 +143,6 @@ def cmd_push(args) -> None:
         return
     print(f"published: {push(plan, private=args.private)}")
 
-def cmd_project(args) -> None:
-    """Find each image in the model: a grid of target | reconstruction rows, and the search as a GIF."""
-    import torch
-
-    import ganzoo
-    out = _check_output(args.output, IMAGE_SUFFIXES)
-    gif = _check_output(args.gif, (".gif",)) if args.gif else None
-    g = _load(args)
-    labels = parse_labels(args.label, g)
-    search = {k: v for k, v in (("steps", args.steps), ("restarts", args.restarts)) if v is not None}
-    result = ganzoo.project(g, args.images, labels=labels[0] if labels and len(labels) == 1 else labels,
-                            seed=args.seed, record_every=1 if gif else 0, **search)
-
-    def pairs(images):                       # (2N, C, H, W): target, image, target, image, ...
-        return torch.stack([result.targets, images], 1).flatten(0, 1)
-
-    ganzoo.make_grid(pairs(result.images), nrow=2, scale=args.scale).save(out)
-    if gif:
-        ganzoo.save_gif([ganzoo.make_grid(pairs(f), nrow=2, scale=args.scale) for f in result.frames], gif, fps=args.fps)
-    for i, path in enumerate(args.images):
-        found = "" if result.labels is None else f", class {g.label_names[int(result.labels[i])]}"
-        print(f"{path}: mse {float(result.mse[i]):.4f}{found}")
-    print(f"wrote target | reconstruction pairs to {out}" + (f" and the search to {gif}" if gif else ""))
-
 
 def cmd_project(args) -> None:
     """Find each image in the model: a grid of target | reconstruction rows, and the search as a GIF."""
@@ -261,17 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", help="also push a training checkpoint to a branch, to resume elsewhere")
     s.add_argument("--branch", default="training", help="branch for --checkpoint (default training)")
     s.set_defaults(func=cmd_push)
-
-    s = sub.add_parser("project", help="find your own images in a model: target | reconstruction pairs")
-    model_args(s)
-    s.add_argument("images", nargs="+", help="image files (any size; drawn dark on light or light on dark)")
-    s.add_argument("-o", "--output", required=True, help="grid of target | reconstruction rows (.png, ...)")
-    s.add_argument("--gif", help="also write the search, step by step, as an animated GIF")
-    s.add_argument("--steps", type=int, help="optimisation steps (default: the library's)")
-    s.add_argument("--restarts", type=int, help="starting latents per image (and class); default: the library's")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--fps", type=float, default=12)
-    s.set_defaults(func=cmd_project, scale=4)
 
     s = sub.add_parser("project", help="find your own images in a model: target | reconstruction pairs")
     model_args(s)
