@@ -108,8 +108,8 @@ def model_label(name: str) -> str:
 # ---- checking input -----------------------------------------------------------------------------
 def check_int(value, lo: int, hi: int, what: str) -> int:
     """A whole number in lo..hi (an int or an integral float, as gr.Number sends); else a DemoError."""
-    whole = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
-    if not whole:
+    if not ((isinstance(value, int) and not isinstance(value, bool))
+            or (isinstance(value, float) and value.is_integer())):
         raise DemoError(f"{what} must be a whole number in {lo}..{hi}, got {value!r}")
     if not lo <= int(value) <= hi:
         raise DemoError(f"{what} must be in {lo}..{hi}, got {int(value)}")
@@ -117,11 +117,12 @@ def check_int(value, lo: int, hi: int, what: str) -> int:
 
 
 def label_of(g: ganzoo.ImageGenerator, value) -> int | None:
-    """The class index of a picker value (a name or number) for conditional models; None otherwise."""
-    if g.num_classes is not None and value in (None, ""):
+    """The class index of a picker value (a name or number) for conditional models; None when none is picked
+    for an unconditional one. The parsing is the library's (``label_index``), as in the CLI."""
+    if value in (None, ""):
+        if g.num_classes is None:
+            return None
         raise DemoError(f"{g.name} is conditional: pick a class ({', '.join(g.label_names)})")
-    if g.num_classes is None and value in (None, ""):
-        return None
     try:
         return g.label_index(value)
     except ValueError as e:
@@ -174,8 +175,11 @@ class PictureCache:
                 os.link(tmp, path)          # atomic, and refuses to replace a file another request made
             except FileExistsError:
                 pass
+            except OSError:                 # a file system without hard links: rename, if still absent
+                if not path.exists():
+                    os.replace(tmp, path)
         finally:
-            os.unlink(tmp)
+            Path(tmp).unlink(missing_ok=True)
         self.trim()
         return str(path)
 
@@ -210,10 +214,6 @@ def default_cache() -> PictureCache:
     return PictureCache(Path(gr.utils.get_upload_folder()) / "ganzoo-demo")
 
 
-def save_png(image: Image.Image) -> Callable[[Path], None]:
-    return lambda path: image.save(path, format="PNG")
-
-
 # ---- the events -------------------------------------------------------------------------------
 def sample(model: str, n: float, seed: float, *, cache: PictureCache | None = None) -> str:
     """The path of a PNG grid of n samples of ``model`` from ``seed``."""
@@ -239,7 +239,8 @@ def conditional(model: str, classes: list[str] | None, per_class: float, seed: f
 
     def write(path: Path) -> None:
         labels = torch.tensor(rows).repeat_interleave(per_class)
-        ganzoo.make_grid(g.sample(len(labels), labels=labels, seed=seed), nrow=per_class, scale=SCALE).save(path, format="PNG")
+        images = g.sample(len(labels), labels=labels, seed=seed)
+        ganzoo.make_grid(images, nrow=per_class, scale=SCALE).save(path, format="PNG")
     return (cache or default_cache()).get(key, ".png", write)
 
 
@@ -398,9 +399,6 @@ def build_demo() -> gr.Blocks:
         # custom values: the API may name another model's classes; label_of checks them
         return gr.Dropdown(label="Class", allow_custom_value=True, **class_picker_state(model_name))
 
-    def caption(text: str, elem_id: str):
-        return gr.Markdown(text, elem_id=elem_id)
-
     with gr.Blocks(title="ganzoo: a GAN model zoo") as demo:
         gr.Markdown("# ganzoo\nPretrained GANs from the zoo, running on this machine's CPU. "
                     "The same seed always gives the same images.")
@@ -411,7 +409,8 @@ def build_demo() -> gr.Blocks:
                 seed = seed_box("Seed", 0)
                 dice = gr.Button("Random seed", scale=0)
             go = gr.Button("Generate", variant="primary")
-            grid_caption = caption("**Samples** (download with the button on the picture)", "sample-caption")
+            grid_caption = gr.Markdown("**Samples** (download with the button on the picture)",
+                                       elem_id="sample-caption")
             grid = picture(elem_id="sample-grid")
             dice.click(random_seed, outputs=seed, api_visibility="private")
             go.click(sample, [model, n, seed], grid, api_name="sample", show_progress_on=[grid_caption])
@@ -427,7 +426,7 @@ def build_demo() -> gr.Blocks:
                     per_class = gr.Number(value=10, label=f"Images per class (1..{MAX_PER_CLASS})", precision=None)
                     cseed = seed_box("Seed", 0)
                 cgo = gr.Button("Generate rows", variant="primary")
-                cgrid_caption = caption("**One row per class**", "conditional-caption")
+                cgrid_caption = gr.Markdown("**One row per class**", elem_id="conditional-caption")
                 cgrid = picture(elem_id="conditional-grid")
             cgo.click(conditional, [model, classes, per_class, cseed], cgrid, api_name="conditional",
                       show_progress_on=[cgrid_caption])
@@ -440,8 +439,8 @@ def build_demo() -> gr.Blocks:
                 method = gr.Radio(list(ganzoo.sampling.METHODS), value="slerp", label="Method")
                 icls = class_picker(default)
             igo = gr.Button("Interpolate", variant="primary")
-            walk_caption = caption("**The walk** (animation there and back; frames left to right, top to bottom)",
-                                   "walk-caption")
+            walk_caption = gr.Markdown("**The walk** (animation there and back; frames left to right, top to "
+                                       "bottom)", elem_id="walk-caption")
             with gr.Row():
                 gif = picture(format="gif", elem_id="walk-gif", height=28 * GIF_SCALE + 20, scale=1)
                 strip = picture(elem_id="walk-strip", scale=3)
@@ -460,7 +459,7 @@ def build_demo() -> gr.Blocks:
                            for v, name in zip(ARITHMETIC_DEFAULTS, "abc"))
                 acls = class_picker(default)
             ago = gr.Button("Compute", variant="primary")
-            arith_caption = caption("**a, b, c and a - b + c**", "arithmetic-caption")
+            arith_caption = gr.Markdown("**a, b, c and a - b + c**", elem_id="arithmetic-caption")
             arith = picture(elem_id="arithmetic")
             ago.click(arithmetic, [model, a, b, c, acls], arith, api_name="arithmetic",
                       show_progress_on=[arith_caption])
@@ -532,7 +531,8 @@ def launch(host: str | None = None, port: int | None = None, **kwargs) -> None:
             server_name=host, server_port=port, share=False, ssr_mode=False, show_error=True,
             max_file_size=MAX_UPLOAD, allowed_paths=all_card_images(), **kwargs)
     except OSError as e:        # another process took the port after check_can_listen
-        raise PortInUseError(f"cannot listen on {host}:{port} ({e}); start the demo on another port with --port") from None
+        raise PortInUseError(f"cannot listen on {host}:{port} ({e}); "
+                             "start the demo on another port with --port") from None
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

@@ -1,6 +1,5 @@
 """The Gradio demo: its functions in-process (fast), and (slow) every endpoint through gradio_client
 against a real server process, concurrent clients, and a real Chromium driven by playwright."""
-import math
 import os
 import shutil
 import socket
@@ -138,7 +137,9 @@ def test_the_page_has_one_model_picker_and_every_tab():
     comps = page.config["components"]
     labels = [c["props"].get("label") for c in comps if c["type"] == "dropdown"]
     assert labels.count("Model") == 1 and not any("model" in (x or "").lower() for x in labels if x != "Model")
-    tabs = [c["props"]["label"] for c in comps if c["type"] == "tabitem"]
+    by_id = {c["id"]: c for c in comps}
+    tab_bar = next(node for node in page.config["layout"]["children"] if by_id[node["id"]]["type"] == "tabs")
+    tabs = [by_id[node["id"]]["props"]["label"] for node in tab_bar["children"]]     # the page's own, not nested ones
     want = ["Sample", "Class-conditioning", "Latent interpolation", "Latent arithmetic", "About the model"]
     want[4:4] = [title for title, _ in demo.optional_tabs()]
     assert tabs == want
@@ -177,7 +178,8 @@ def test_bad_input_is_a_clear_error_never_a_silent_change(call, message):
 
 def test_the_demo_has_no_label_parser_of_its_own():
     assert not hasattr(demo, "class_index") and not hasattr(demo, "class_names")
-    assert demo.label_of(demo.get_model("cgan-fashion"), "Sneaker") == 7 == demo.label_of(demo.get_model("cgan-fashion"), 7)
+    g = demo.get_model("cgan-fashion")
+    assert demo.label_of(g, "Sneaker") == 7 == demo.label_of(g, 7) == demo.label_of(g, "7")
 
 
 def test_app_contains_no_model_code():
@@ -252,7 +254,8 @@ def test_a_busy_port_is_one_line_that_says_use_port():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        with pytest.raises(demo.PortInUseError, match=f"port {port} on 127.0.0.1 is in use .*with --port, e.g. --port {port + 1}"):
+        message = f"port {port} on 127.0.0.1 is in use .*with --port, e.g. --port {port + 1}"
+        with pytest.raises(demo.PortInUseError, match=message):
             demo.check_can_listen("127.0.0.1", port)
     with pytest.raises(demo.PortInUseError, match="cannot listen on host 'no-such-host.invalid'"):
         demo.check_can_listen("no-such-host.invalid", 7860)
@@ -506,7 +509,8 @@ def test_real_browser_uses_every_tab(server, tmp_path):
         assert page.get_by_role("button", name="Refresh").count() == 0
         page.screenshot(path=str(shots / "demo-about.png"))
         browser.close()
-    for name in ("demo", "demo-sample", "demo-error", "demo-conditional", "demo-interpolation", "demo-arithmetic", "demo-about"):
+    for name in ("demo", "demo-sample", "demo-error", "demo-conditional", "demo-interpolation", "demo-arithmetic",
+                 "demo-about"):
         with Image.open(shots / f"{name}.png") as im:
             assert im.size == (1280, 1000) and np.asarray(im.convert("L")).std() > 5
 
