@@ -205,6 +205,17 @@ def test_minimax_pushes_less_than_nonsaturating_from_the_same_start():
     assert pushes["nonsaturating"] > 10 * pushes["minimax"]
 
 
+def test_saturation_preset_stalls_minimax_but_not_nonsaturating():
+    preset = pg.get_preset("ring: saturation (D wins early, k = 5)")
+    assert preset["loss"] == "minimax"
+    gans = {loss: pg.ToyGAN(**{**preset, "loss": loss}, seed=0) for loss in ("minimax", "nonsaturating")}
+    for gan in gans.values():
+        gan.train(100)
+    minimax, ns = gans["minimax"].history, gans["nonsaturating"].history
+    assert minimax.d_fake[-1] < 0.01                   # D rejects G's samples...
+    assert ns.g_grad[-1] > 100 * minimax.g_grad[-1]    # ...and only the non-saturating loss still pushes them
+
+
 @pytest.mark.parametrize("kwargs, words", [
     (dict(target="rng"), ["'rng'", "did you mean 'ring'", "grid"]),
     (dict(loss="wgan"), ["'wgan'", "wgan-gp", "minimax"]),
