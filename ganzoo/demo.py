@@ -467,11 +467,12 @@ def build_demo() -> gr.Blocks:
             with gr.Tab(title):
                 build_tab(model)
         with gr.Tab("About the model"):
-            with gr.Row():
-                card_samples, card_loss = (gr.Image(value=p, type="filepath", label=label, buttons=["download"],
-                                                    elem_id=f"about-{kind}")
-                                           for p, label, kind in zip(card_images(default), ("Samples", "Loss curves"),
-                                                                     ("samples", "loss")))
+            gr.Markdown("**The model card's samples and training curves**")
+            with gr.Row(equal_height=True):
+                card_samples, card_loss = (gr.Image(value=p, type="filepath", label=label, show_label=False,
+                                                    buttons=["download"], height=400, elem_id=f"about-{kind}", scale=k)
+                                           for p, label, kind, k in zip(card_images(default), ("Samples", "Loss curves"),
+                                                                        ("samples", "loss"), (2, 3)))
             info = gr.Markdown(about(default), elem_id="about")
         model.change(class_choices, model, icls, api_visibility="private")
         model.change(class_choices, model, acls, api_visibility="private")

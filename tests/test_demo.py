@@ -473,6 +473,7 @@ def test_real_browser_uses_every_tab(server, tmp_path):
         page.wait_for_timeout(500)
         assert src("sample-grid") == good and page.locator("#sample-grid img").is_visible()
         page.screenshot(path=str(shots / "demo-error.png"))
+        page.locator(".toast-close").first.click()
 
         # the Class-conditioning tab follows the one Model picker
         page.get_by_role("tab", name="Class-conditioning").click()
