@@ -83,6 +83,7 @@ def _label(text: str, colour: tuple[int, int, int], size: int) -> Image.Image:
     """``text`` drawn once (RGBA): titles and legends repeat every frame, and drawing text costs
     more than the rest of a curve panel."""
     font = _font(size)
+    text = text.replace(" ", "  ")          # Pillow's bundled font has 2-pixel spaces at this size
     left, top, right, bottom = font.getbbox(text)
     img = Image.new("RGBA", (max(1, right), max(1, bottom)), (*colour, 0))
     ImageDraw.Draw(img).text((0, 0), text, fill=(*colour, 255), font=font)
@@ -186,7 +187,7 @@ def _panel(img: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[int, int, int
     lo, hi = y_range or (float(values.min()), float(values.max()) if len(values) else 1.0)
     if hi - lo < 1e-6:
         lo, hi = lo - 0.5, hi + 0.5
-    tick = (lambda v: f"1e{v:.0f}") if log else (lambda v: f"{v:.3g}")
+    tick = (lambda v: f"1e{round(v):d}") if log else (lambda v: f"{v:.3g}")
     _text(img, (left, plot[1]), tick(hi), GREY)
     _text(img, (left, plot[3] - 10), tick(lo), GREY)
     w, h = plot[2] - plot[0], plot[3] - plot[1]
@@ -244,9 +245,8 @@ def curves_image(games: list[tuple[str, pg._Game]], *, width: int = FIELD_PX, mo
 
 @dataclass
 class Run:
-    """One visitor's run: the game(s), what made them (a change there starts anew), a lock so that a
-    step, a settings change and the training stream never touch the networks at once, and the
-    Pause flag."""
+    """One run: the game(s), what made them (a change there starts anew), a lock so that a step, a
+    settings change and the training stream never touch the networks at once, and the Pause flag."""
     games: list
     key: tuple
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -257,6 +257,15 @@ class Run:
         return self.games[0]
 
 
+class Slot:
+    """A visitor's place for a run (the value of a gr.State, one per browser session). Events change
+    ``slot.run`` and never return the state, so a stream still running cannot put back a run that
+    Reset has replaced. (A plain class: Gradio would try to serialise a dataclass.)"""
+
+    def __init__(self) -> None:
+        self.run: Run | None = None
+
+
 def _check_int(value, lo: int, hi: int, what: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -265,28 +274,16 @@ def _check_int(value, lo: int, hi: int, what: str) -> int:
     return value
 
 
-TOY_FIELDS = ("target", "seed", "loss", "d_steps", "lr_d", "lr_g", "minibatch_std", "instance_noise",
-              "label_smoothing")
-
-
-def toy_settings(values) -> tuple[tuple, dict]:
-    """The settings widgets' values (in TOY_FIELDS order) -> (key: target and seed, ToyGAN settings)."""
-    s = dict(zip(TOY_FIELDS, values))
-    seed = _check_int(s.pop("seed"), 0, 2**31 - 1, "seed")
-    target = s.pop("target")
-    if target not in pg.TARGETS:
-        raise PlaygroundError(f"unknown target {target!r}; valid: {', '.join(pg.TARGETS)}")
-    s["d_steps"] = _check_int(s["d_steps"], 1, 10, "D steps per iteration")
-    s["minibatch_std"] = bool(s["minibatch_std"])
-    for name in ("lr_d", "lr_g", "instance_noise", "label_smoothing"):
+def _floats(s: dict, names: tuple[str, ...]) -> None:
+    for name in names:
         try:
             s[name] = float(s[name])
         except (TypeError, ValueError):
             raise PlaygroundError(f"{name} must be a number, got {s[name]!r}") from None
-    return (target, seed), s
 
 
 def _configure(games: list, settings: dict) -> None:
+    """Apply settings to every game (a side-by-side pair keeps its own two losses)."""
     try:
         for g in games:
             g.configure(**{k: v for k, v in settings.items() if k != "loss" or len(games) == 1})
@@ -294,26 +291,84 @@ def _configure(games: list, settings: dict) -> None:
         raise PlaygroundError(str(e)) from None
 
 
-def _new_toy_run(key: tuple, settings: dict, pair: bool) -> Run:
-    target, seed = key
-    losses = ["minimax", "nonsaturating"] if pair else [settings["loss"]]
-    try:
-        games = [pg.ToyGAN(target, **{**settings, "loss": loss}, seed=seed) for loss in losses]
-    except ValueError as e:
-        raise PlaygroundError(str(e)) from None
-    for g in games:
-        g.record_modes()
-    return Run(games, key)
+def _replace(slot: Slot, run: Run) -> Run:
+    """Put a new run in the slot; the old one's stream stops and shows nothing more."""
+    if slot.run is not None:
+        slot.run.stop = True
+    slot.run = run
+    return run
 
 
-def _toy_run(run: Run | None, values, pair: bool = False) -> Run:
-    """The session's run, made anew when there is none or the target or seed changed; settings applied."""
-    key, settings = toy_settings(values)
+def _current(slot: Slot, key: tuple, settings: dict, make) -> Run:
+    """The slot's run with the settings applied, or a new one (``make()``) when there is none or
+    the key (target or family, and seed) changed."""
+    run = slot.run
     if run is None or run.key != key:
-        return _new_toy_run(key, settings, pair)
+        return _replace(slot, make())
     with run.lock:
         _configure(run.games, settings)
     return run
+
+
+def _train_stream(slot: Slot, run: Run, speed, max_steps: int, frame_seconds: float, frame):
+    """Train ``run``, yielding ``frame(run)`` every ``frame_seconds`` (drawing included) or after
+    ``speed`` iterations, whichever comes first, until Pause, the run's step limit or TRAIN_SECONDS.
+    A run that Reset replaced stops without another frame."""
+    speed = _check_int(speed, 1, 500, "iterations per frame")
+    run.stop = False
+    started = time.monotonic()
+    draw_seconds = 0.0
+    while True:
+        reason = None
+        if slot.run is not run:
+            return
+        if run.stop:
+            reason = "paused"
+        elif run.game.step >= max_steps:
+            reason = f"this run reached its limit of {max_steps} iterations: press Reset to start another"
+        elif time.monotonic() - started > TRAIN_SECONDS:
+            reason = f"stopped after {TRAIN_SECONDS} s (one Train press trains at most that long): press Train to go on"
+        if reason:
+            with run.lock:
+                *images, status = frame(run)
+            yield *images, f"{status} · {reason}"
+            return
+        with run.lock:      # released before the yield: a stream waiting to send must not hold it
+            budget = max(frame_seconds - draw_seconds, frame_seconds / 5)
+            chunk_start = time.monotonic()
+            for _ in range(min(speed, max_steps - run.game.step)):
+                for g in run.games:
+                    g.train(1)
+                if time.monotonic() - chunk_start >= budget or run.stop:
+                    break
+            draw_start = time.monotonic()
+            images = frame(run)
+            draw_seconds = time.monotonic() - draw_start
+        if slot.run is run:
+            yield images
+
+
+def _step(run: Run, which: str, max_steps: int, frame):
+    with run.lock:
+        if run.game.step >= max_steps:
+            raise PlaygroundError(f"this run reached its limit of {max_steps} iterations: press Reset")
+        if which == "d":
+            run.game.step_d()
+        elif which == "g":
+            run.game.step_g()
+        else:
+            raise PlaygroundError(f"unknown step {which!r}; valid: 'd', 'g'")
+        return frame(run)
+
+
+def pause(slot: Slot):
+    """Stop the slot's stream after the iteration in progress; returns the readout."""
+    run = slot.run
+    if run is None:
+        return gr.skip()
+    run.stop = True
+    with run.lock:
+        return f"{status_line(run)} · paused"
 
 
 def status_line(run: Run) -> str:
@@ -332,6 +387,46 @@ def status_line(run: Run) -> str:
     return "<br>".join(parts)
 
 
+# ---------------------------------------------------------------------------------------------
+# 2-D
+
+
+TOY_FIELDS = ("target", "seed", "loss", "d_steps", "lr_d", "lr_g", "minibatch_std", "instance_noise",
+              "label_smoothing")
+
+
+def toy_settings(values) -> tuple[tuple, dict]:
+    """The settings widgets' values (in TOY_FIELDS order) -> (key: target and seed, ToyGAN settings)."""
+    s = dict(zip(TOY_FIELDS, values))
+    seed = _check_int(s.pop("seed"), 0, 2**31 - 1, "seed")
+    target = s.pop("target")
+    if target not in pg.TARGETS:
+        raise PlaygroundError(f"unknown target {target!r}; valid: {', '.join(pg.TARGETS)}")
+    s["d_steps"] = _check_int(s["d_steps"], 1, 10, "D steps per iteration")
+    s["minibatch_std"] = bool(s["minibatch_std"])
+    _floats(s, ("lr_d", "lr_g", "instance_noise", "label_smoothing"))
+    return (target, seed), s
+
+
+def _toy_maker(key: tuple, settings: dict, pair: bool):
+    def make() -> Run:
+        target, seed = key
+        losses = ["minimax", "nonsaturating"] if pair else [settings["loss"]]
+        try:
+            games = [pg.ToyGAN(target, **{**settings, "loss": loss}, seed=seed) for loss in losses]
+        except ValueError as e:
+            raise PlaygroundError(str(e)) from None
+        for g in games:
+            g.record_modes()
+        return Run(games, key)
+    return make
+
+
+def _toy_run(slot: Slot, values, pair: bool = False) -> Run:
+    key, settings = toy_settings(values)
+    return _current(slot, key, settings, _toy_maker(key, settings, pair))
+
+
 def _toy_frame(run: Run) -> tuple[str, str, str]:
     if len(run.games) == 1:
         field_html = to_html(field_image(run.game), "the plane: D's heat map, real points, G's samples and pushes")
@@ -346,106 +441,40 @@ def _toy_frame(run: Run) -> tuple[str, str, str]:
     return field_html, to_html(curves, "training curves"), status_line(run)
 
 
-def _train_stream(run: Run, speed, max_steps: int, frame_seconds: float, frame):
-    """Train ``run``, yielding ``frame(run)`` every ``frame_seconds`` (drawing included) or after
-    ``speed`` iterations, whichever comes first, until Pause, the run's step limit or TRAIN_SECONDS."""
-    speed = _check_int(speed, 1, 500, "iterations per frame")
-    run.stop = False
-    started = time.monotonic()
-    draw_seconds = 0.0
-    while True:
-        reason = None
-        if run.stop:
-            reason = "paused"
-        elif run.game.step >= max_steps:
-            reason = f"this run reached its limit of {max_steps} iterations: press Reset to start another"
-        elif time.monotonic() - started > TRAIN_SECONDS:
-            reason = f"stopped after {TRAIN_SECONDS} s (one Train press trains at most that long): press Train to go on"
-        if reason:
-            *images, status = frame(run)
-            yield run, *images, f"{status} · {reason}"
-            return
-        with run.lock:      # released before the yield: a paused stream must not hold it
-            budget = max(frame_seconds - draw_seconds, frame_seconds / 5)
-            chunk_start = time.monotonic()
-            for _ in range(min(speed, max_steps - run.game.step)):
-                for g in run.games:
-                    g.train(1)
-                if time.monotonic() - chunk_start >= budget:
-                    break
-            draw_start = time.monotonic()
-            images = frame(run)
-            draw_seconds = time.monotonic() - draw_start
-        yield run, *images
+def toy_train(slot: Slot, speed, *values):
+    """Train streams frames: (field HTML, curves HTML, status markdown)."""
+    yield from _train_stream(slot, _toy_run(slot, values), speed, MAX_TOY_STEPS, FRAME_SECONDS, _toy_frame)
 
 
-def toy_train(run: Run | None, speed, *values):
-    """Train streams frames: (run, field HTML, curves HTML, status markdown)."""
-    run = _toy_run(run, values)
-    yield from _train_stream(run, speed, MAX_TOY_STEPS, FRAME_SECONDS, _toy_frame)
+def toy_step(which: str, slot: Slot, *values):
+    """One D or one G update ("d" / "g") of the slot's run; returns the frame."""
+    return _step(_toy_run(slot, values), which, MAX_TOY_STEPS, _toy_frame)
 
 
-def toy_step(which: str, run: Run | None, *values):
-    """One D or one G update ("d" / "g") of the session's run; returns the frame."""
-    run = _toy_run(run, values)
-    with run.lock:
-        if run.game.step >= MAX_TOY_STEPS:
-            raise PlaygroundError(f"this run reached its limit of {MAX_TOY_STEPS} iterations: press Reset")
-        if which == "d":
-            run.game.step_d()
-        else:
-            run.game.step_g()
-            run.game.record_modes()
-        return run, *_toy_frame(run)
-
-
-def toy_reset(run: Run | None, *values):
-    """A new run from the current settings (same seed: the same start)."""
+def toy_reset(slot: Slot, *values):
+    """A new run from the current settings (the same seed is the same start)."""
     key, settings = toy_settings(values)
-    if run is not None:
-        run.stop = True
-    run = _new_toy_run(key, settings, pair=False)
-    return run, *_toy_frame(run)
+    return _toy_frame(_replace(slot, _toy_maker(key, settings, pair=False)()))
 
 
-def toy_configure(run: Run | None, *values):
-    """Apply the settings to a run in progress (a new target or seed waits for Train or Reset)."""
-    if run is None:
-        return run
+def toy_configure(slot: Slot, *values) -> None:
+    """Apply the settings to the run in progress (a new target or seed waits for Train, a step or Reset)."""
     key, settings = toy_settings(values)
-    if key == run.key:
+    run = slot.run
+    if run is not None and run.key == key:
         with run.lock:
             _configure(run.games, settings)
-    return run
 
 
-def pause(run: Run | None):
-    """Stop the session's stream (its event is cancelled too, so a Train still queued never starts);
-    returns the readout."""
-    if run is None:
-        return gr.skip()
-    run.stop = True
-    with run.lock:          # the readout after the iteration in progress
-        return f"{status_line(run)} · paused"
-
-
-def compare_train(run: Run | None, speed, *values):
+def compare_train(slot: Slot, speed, *values):
     """Minimax and non-saturating from the same start, side by side; streams like toy_train."""
-    key, settings = toy_settings(values)
-    if run is None or run.key != key:
-        run = _new_toy_run(key, settings, pair=True)
-    else:
-        with run.lock:
-            _configure(run.games, settings)
-    yield from _train_stream(run, speed, MAX_TOY_STEPS, FRAME_SECONDS, _toy_frame)
+    run = _toy_run(slot, values, pair=True)
+    yield from _train_stream(slot, run, speed, MAX_TOY_STEPS, FRAME_SECONDS, _toy_frame)
 
 
-def compare_reset(run: Run | None, *values):
+def compare_reset(slot: Slot, *values):
     key, settings = toy_settings(values)
-    if run is not None:
-        run.stop = True
-    run = _new_toy_run(key, settings, pair=True)
-    return run, *_toy_frame(run)
+    return _toy_frame(_replace(slot, _toy_maker(key, settings, pair=True)()))
 
 
 def _toy_defaults() -> dict:
@@ -470,10 +499,9 @@ def mnist_folder() -> Path | None:
     """Where the MNIST subset is: $GANZOO_MNIST_DIR, else ../shared/data/mnist-10k beside a checkout.
     The pip package does not ship it."""
     env = os.environ.get(MNIST_ENV)
-    candidates = [Path(env)] if env else [Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-10k"]
-    for folder in candidates:
-        if (folder / "train-images-idx3-ubyte.gz").is_file() or (folder / "train-images-idx3-ubyte").is_file():
-            return folder
+    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-10k"
+    if (folder / "train-images-idx3-ubyte.gz").is_file() or (folder / "train-images-idx3-ubyte").is_file():
+        return folder
     return None
 
 
@@ -500,63 +528,63 @@ def digits_available() -> tuple[bool, str]:
 DIGIT_FIELDS = ("family", "seed", "loss", "d_steps", "lr_d", "lr_g", "instance_noise", "label_smoothing")
 
 
-def _digit_run(run: Run | None, values) -> Run:
+def digit_settings(values) -> tuple[tuple, dict]:
+    """The digits widgets' values (in DIGIT_FIELDS order) -> (key: family and seed, DigitGAN settings)."""
     s = dict(zip(DIGIT_FIELDS, values))
     seed = _check_int(s.pop("seed"), 0, 2**31 - 1, "seed")
     family = s.pop("family")
     if family not in pg.DIGIT_FAMILIES:
         raise PlaygroundError(f"unknown family {family!r}; valid: {', '.join(pg.DIGIT_FAMILIES)}")
     s["d_steps"] = _check_int(s["d_steps"], 1, 10, "D steps per iteration")
-    for name in ("lr_d", "lr_g", "instance_noise", "label_smoothing"):
-        s[name] = float(s[name])
-    key = (family, seed)
-    if run is not None and run.key == key:
-        with run.lock:
-            _configure(run.games, s)
-        return run
-    ok, message = digits_available()
-    if not ok:
-        raise PlaygroundError(message.replace("**", ""))
-    try:
-        game = pg.DigitGAN(_digits(str(mnist_folder())), family=family, seed=seed, **s)
-    except ValueError as e:
-        raise PlaygroundError(str(e)) from None
-    return Run([game], key)
+    _floats(s, ("lr_d", "lr_g", "instance_noise", "label_smoothing"))
+    return (family, seed), s
+
+
+def _digit_maker(key: tuple, settings: dict):
+    def make() -> Run:
+        ok, message = digits_available()
+        if not ok:
+            raise PlaygroundError(message.replace("**", ""))
+        family, seed = key
+        try:
+            return Run([pg.DigitGAN(_digits(str(mnist_folder())), family=family, seed=seed, **settings)], key)
+        except ValueError as e:
+            raise PlaygroundError(str(e)) from None
+    return make
+
+
+def _digit_run(slot: Slot, values) -> Run:
+    key, settings = digit_settings(values)
+    return _current(slot, key, settings, _digit_maker(key, settings))
 
 
 def _digit_frame(run: Run) -> tuple[str, str, str]:
-    g = run.game
-    grid = make_grid(g.sample(64, seed=GRID_SEED), nrow=8, scale=3)
+    grid = make_grid(run.game.sample(64, seed=GRID_SEED), nrow=8, scale=3)
     return (to_html(grid, "64 samples of G, always from the same latents", pixelated=True),
-            to_html(curves_image([("", g)], modes=False), "training curves"), status_line(run))
+            to_html(curves_image([("", run.game)], modes=False), "training curves"), status_line(run))
 
 
-def digits_train(run: Run | None, speed, *values):
-    """Train on digits, the grid refreshed every second: (run, grid HTML, curves HTML, status)."""
-    run = _digit_run(run, values)
-    yield from _train_stream(run, speed, MAX_DIGIT_STEPS, DIGIT_FRAME_SECONDS, _digit_frame)
+def digits_train(slot: Slot, speed, *values):
+    """Train on digits, the grid redrawn about every second: (grid HTML, curves HTML, status)."""
+    yield from _train_stream(slot, _digit_run(slot, values), speed, MAX_DIGIT_STEPS, DIGIT_FRAME_SECONDS,
+                             _digit_frame)
 
 
-def digits_step(which: str, run: Run | None, *values):
-    run = _digit_run(run, values)
-    with run.lock:
-        if run.game.step >= MAX_DIGIT_STEPS:
-            raise PlaygroundError(f"this run reached its limit of {MAX_DIGIT_STEPS} iterations: press Reset")
-        run.game.step_d() if which == "d" else run.game.step_g()
-        return run, *_digit_frame(run)
+def digits_step(which: str, slot: Slot, *values):
+    return _step(_digit_run(slot, values), which, MAX_DIGIT_STEPS, _digit_frame)
 
 
-def digits_reset(run: Run | None, *values):
-    if run is not None:
-        run.stop = True
-    run = _digit_run(None, values)
-    return run, *_digit_frame(run)
+def digits_reset(slot: Slot, *values):
+    key, settings = digit_settings(values)
+    return _digit_frame(_replace(slot, _digit_maker(key, settings)()))
 
 
-def digits_configure(run: Run | None, *values):
-    if run is not None and run.key == (values[0], values[1]):
-        _digit_run(run, values)
-    return run
+def digits_configure(slot: Slot, *values) -> None:
+    key, settings = digit_settings(values)
+    run = slot.run
+    if run is not None and run.key == key:
+        with run.lock:
+            _configure(run.games, settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,18 +611,17 @@ def _wire(buttons: dict, state: gr.State, settings: list, speed, outputs: list, 
           configure, api: str) -> None:
     """Connect one part's controls. Training streams share one concurrency limit over all sessions."""
     inputs = [state, *settings]
-    train_event = buttons["train"].click(train, [state, speed, *settings], [state, *outputs],
-                                         api_name=f"{api}_train", concurrency_id="playground_train",
-                                         concurrency_limit=TRAIN_CONCURRENCY)
-    buttons["pause"].click(pause, state, outputs[-1], cancels=[train_event], api_name=f"{api}_pause",
-                           concurrency_limit=None, queue=False)
+    buttons["train"].click(train, [state, speed, *settings], outputs, api_name=f"{api}_train",
+                           concurrency_id="playground_train", concurrency_limit=TRAIN_CONCURRENCY)
+    # Pause only sets a flag (no queue, no limit): the stream ends itself with a "paused" frame
+    buttons["pause"].click(pause, state, outputs[-1], api_name=f"{api}_pause", concurrency_limit=None, queue=False)
     quick = dict(concurrency_id="playground_quick", concurrency_limit=STEP_CONCURRENCY)
     if step is not None:
-        buttons["d"].click(functools.partial(step, "d"), inputs, [state, *outputs], api_name=f"{api}_d_step", **quick)
-        buttons["g"].click(functools.partial(step, "g"), inputs, [state, *outputs], api_name=f"{api}_g_step", **quick)
-    buttons["reset"].click(reset, inputs, [state, *outputs], api_name=f"{api}_reset", **quick)
+        buttons["d"].click(functools.partial(step, "d"), inputs, outputs, api_name=f"{api}_d_step", **quick)
+        buttons["g"].click(functools.partial(step, "g"), inputs, outputs, api_name=f"{api}_g_step", **quick)
+    buttons["reset"].click(reset, inputs, outputs, api_name=f"{api}_reset", **quick)
     for widget in settings:
-        widget.change(configure, inputs, state, api_name=f"{api}_configure", api_visibility="private", **quick)
+        widget.change(configure, inputs, None, api_name=f"{api}_configure", api_visibility="private", **quick)
 
 
 def build_tab() -> None:
@@ -626,7 +653,7 @@ def build_tab() -> None:
         with gr.Row():
             field_view = gr.HTML(elem_id="playground-field", min_height=FIELD_PX)
             curves_view = gr.HTML(elem_id="playground-curves", min_height=FIELD_PX)
-        run = gr.State(None)
+        run = gr.State(Slot())
         settings = [target, seed, loss, d_steps, lr_d, lr_g, mbstd, noise, smooth]
         _wire(buttons, run, settings, speed, [field_view, curves_view, status], train=toy_train, step=toy_step,
               reset=toy_reset, configure=toy_configure, api="playground")
@@ -644,7 +671,7 @@ def build_tab() -> None:
         pair_status = gr.Markdown("Press **Train**.", elem_id="playground-compare-status")
         pair_field = gr.HTML(elem_id="playground-compare-field", min_height=FIELD_PX)
         pair_curves = gr.HTML(elem_id="playground-compare-curves")
-        pair = gr.State(None)
+        pair = gr.State(Slot())
         _wire(pair_buttons, pair, settings, speed, [pair_field, pair_curves, pair_status], train=compare_train,
               step=None, reset=compare_reset, configure=toy_configure, api="playground_compare")
 
@@ -668,7 +695,7 @@ def build_tab() -> None:
         with gr.Row():
             grid_view = gr.HTML(elem_id="playground-digits-grid")
             dcurves = gr.HTML(elem_id="playground-digits-curves")
-        drun = gr.State(None)
+        drun = gr.State(Slot())
         dsettings = [family, dseed, dloss, dk, dlr_d, dlr_g, dnoise, dsmooth]
         _wire(dbuttons, drun, dsettings, dspeed, [grid_view, dcurves, dstatus], train=digits_train,
               step=digits_step, reset=digits_reset, configure=digits_configure, api="playground_digits")

@@ -36,84 +36,101 @@ def image_of(html: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data)))
 
 
-def frames(stream, n: int) -> list:
+def frames(stream, slot, n: int) -> list:
     """The first n frames of a training stream, then Pause, then the rest (the last frame)."""
     out = []
     for frame in stream:
         out.append(frame)
         if len(out) == n:
-            frame[0].stop = True
+            dp.pause(slot)
     return out
 
 
 def test_train_streams_changing_frames_until_paused():
-    out = frames(dp.toy_train(None, 5, *COLLAPSE), 4)
+    slot = dp.Slot()
+    out = frames(dp.toy_train(slot, 5, *COLLAPSE), slot, 4)
     assert len(out) == 5                       # four frames, then the one that says it paused
-    run = out[0][0]
-    assert all(f[0] is run for f in out)
+    run = slot.run
     assert run.game.step == 20 and run.game.d_updates == 20
-    fields = [f[1] for f in out[:4]]
+    fields = [f[0] for f in out[:4]]
     assert len(set(fields)) == 4               # every frame shows a different plane
     assert image_of(fields[0]).size == (dp.FIELD_PX, dp.FIELD_PX)
-    assert "step **20**" in out[-1][3] and out[-1][3].endswith("paused")
-    assert re.search(r"modes covered \*\*\d / 8\*\*", out[-1][3])
+    assert "step **20**" in out[-1][2] and out[-1][2].endswith("paused")
+    assert re.search(r"modes covered \*\*\d / 8\*\*", out[-1][2])
 
 
 def test_pause_before_a_frame_stops_at_once():
-    run = dp.toy_reset(None, *COLLAPSE)[0]
-    stream = dp.toy_train(run, 10, *COLLAPSE)
+    slot = dp.Slot()
+    dp.toy_reset(slot, *COLLAPSE)
+    stream = dp.toy_train(slot, 10, *COLLAPSE)
     next(stream)
-    dp.pause(run)
+    assert dp.pause(slot).endswith("paused")
     last = list(stream)
-    assert len(last) == 1 and last[0][3].endswith("paused") and run.game.step == 10
+    assert len(last) == 1 and last[0][2].endswith("paused") and slot.run.game.step == 10
 
 
 def test_single_steps_and_reset():
-    run, *frame = dp.toy_reset(None, *COLLAPSE)
+    slot = dp.Slot()
+    frame = dp.toy_reset(slot, *COLLAPSE)
+    run = slot.run
     assert (run.game.step, run.game.d_updates) == (0, 0)
     d_before = {k: v.clone() for k, v in run.game.D.state_dict().items()}
-    run2, field_d, _, status = dp.toy_step("d", run, *COLLAPSE)
-    assert run2 is run and (run.game.step, run.game.d_updates) == (0, 1)
+    field_d, _, status = dp.toy_step("d", slot, *COLLAPSE)
+    assert slot.run is run and (run.game.step, run.game.d_updates) == (0, 1)
     assert any(not torch.equal(d_before[k], v) for k, v in run.game.D.state_dict().items())
     assert field_d != frame[0]                 # D moved: its heat map did
-    dp.toy_step("g", run, *COLLAPSE)
+    dp.toy_step("g", slot, *COLLAPSE)
     assert (run.game.step, run.game.d_updates) == (1, 1)
-    again, *frame2 = dp.toy_reset(run, *COLLAPSE)
-    assert again is not run and again.game.step == 0
+    frame2 = dp.toy_reset(slot, *COLLAPSE)
+    assert slot.run is not run and slot.run.game.step == 0 and run.stop
     assert frame2[0] == frame[0]               # the same seed is the same start, to the pixel
 
 
+def test_reset_ends_the_old_stream_without_another_frame():
+    slot = dp.Slot()
+    stream = dp.toy_train(slot, 5, *COLLAPSE)
+    next(stream)
+    old = slot.run
+    dp.toy_reset(slot, *COLLAPSE)
+    assert list(stream) == [] and old.game.step == 5 and slot.run.game.step == 0
+
+
 def test_settings_change_mid_run():
-    out = frames(dp.toy_train(None, 5, *COLLAPSE), 2)
-    run = out[0][0]
+    slot = dp.Slot()
+    frames(dp.toy_train(slot, 5, *COLLAPSE), slot, 2)
+    run = slot.run
     faster_d = [*COLLAPSE]
     faster_d[4], faster_d[6] = 1e-3, True       # lr_d, minibatch std
-    assert dp.toy_configure(run, *faster_d) is run
-    assert run.game.lr_d == 1e-3 and run.game.D.minibatch_std and run.game.step == 10
+    dp.toy_configure(slot, *faster_d)
+    assert slot.run is run and run.game.lr_d == 1e-3 and run.game.D.minibatch_std and run.game.step == 10
     assert run.game.opt_d.param_groups[0]["lr"] == 1e-3
     # a new target or seed is a new run, from the next Train or step
     other = [*COLLAPSE]
     other[0] = "grid"
-    assert dp.toy_configure(run, *other) is run and run.game.target.name == "ring"
-    new = dp.toy_step("g", run, *other)[0]
-    assert new is not run and new.game.target.name == "grid" and new.game.step == 1
+    dp.toy_configure(slot, *other)
+    assert slot.run is run and run.game.target.name == "ring"
+    dp.toy_step("g", slot, *other)
+    assert slot.run is not run and slot.run.game.target.name == "grid" and slot.run.game.step == 1
 
 
 def test_sessions_do_not_share_runs():
-    a = frames(dp.toy_train(None, 3, *COLLAPSE), 1)[0][0]
-    b = frames(dp.toy_train(None, 3, *COLLAPSE), 2)[0][0]
-    assert a is not b and a.game is not b.game and (a.game.step, b.game.step) == (3, 6)
+    a, b = dp.Slot(), dp.Slot()
+    frames(dp.toy_train(a, 3, *COLLAPSE), a, 1)
+    frames(dp.toy_train(b, 3, *COLLAPSE), b, 2)
+    assert a.run is not b.run and a.run.game is not b.run.game and (a.run.game.step, b.run.game.step) == (3, 6)
 
 
 def test_run_limits(monkeypatch):
     monkeypatch.setattr(dp, "MAX_TOY_STEPS", 12)
-    out = list(dp.toy_train(None, 5, *COLLAPSE))
-    assert out[-1][0].game.step == 12 and "limit of 12 iterations" in out[-1][3]
+    slot = dp.Slot()
+    out = list(dp.toy_train(slot, 5, *COLLAPSE))
+    assert slot.run.game.step == 12 and "limit of 12 iterations" in out[-1][2]
     with pytest.raises(dp.PlaygroundError, match="limit of 12"):
-        dp.toy_step("d", out[-1][0], *COLLAPSE)
+        dp.toy_step("d", slot, *COLLAPSE)
     monkeypatch.setattr(dp, "TRAIN_SECONDS", 0)
-    out = list(dp.toy_train(None, 5, *COLLAPSE))
-    assert len(out) == 1 and out[0][0].game.step == 0 and "stopped after 0 s" in out[0][3]
+    slot = dp.Slot()
+    out = list(dp.toy_train(slot, 5, *COLLAPSE))
+    assert len(out) == 1 and slot.run.game.step == 0 and "stopped after 0 s" in out[0][2]
 
 
 @pytest.mark.parametrize("index, value, words", [
@@ -128,7 +145,7 @@ def test_bad_settings_are_clear_errors(index, value, words):
     values = [*COLLAPSE]
     values[index] = value
     with pytest.raises(dp.PlaygroundError) as e:
-        next(dp.toy_train(None, 5, *values))
+        next(dp.toy_train(dp.Slot(), 5, *values))
     for w in words:
         assert w in str(e.value)
 
@@ -146,16 +163,17 @@ def test_presets_fill_the_settings():
 
 
 def test_minimax_and_nonsaturating_side_by_side():
-    run, field, curves, status = dp.compare_reset(None, *COLLAPSE)
-    minimax, ns = run.games
+    slot = dp.Slot()
+    field, curves, status = dp.compare_reset(slot, *COLLAPSE)
+    minimax, ns = slot.run.games
     assert (minimax.loss, ns.loss) == ("minimax", "nonsaturating")
     assert all(torch.equal(a, b) for a, b in zip(minimax.G.state_dict().values(), ns.G.state_dict().values()))
     assert image_of(field).size == (2 * dp.FIELD_PX + 8, dp.FIELD_PX)
-    out = frames(dp.compare_train(run, 10, *COLLAPSE), 2)
+    out = frames(dp.compare_train(slot, 10, *COLLAPSE), slot, 2)
     assert minimax.step == ns.step == 20
-    assert "minimax: step **20**" in out[-1][3] and "nonsaturating: step **20**" in out[-1][3]
+    assert "minimax: step **20**" in out[-1][2] and "nonsaturating: step **20**" in out[-1][2]
     # the settings' loss does not turn the minimax side into a second non-saturating one
-    dp.toy_configure(run, *COLLAPSE)
+    dp.toy_configure(slot, *COLLAPSE)
     assert minimax.loss == "minimax"
 
 
@@ -174,13 +192,17 @@ def test_digits_train_on_a_data_folder(monkeypatch, digits_dir):
     dp._digits.cache_clear()
     ok, where = dp.digits_available()
     assert ok and "256 digits" in where
-    out = frames(dp.digits_train(None, 2, *DIGITS), 2)
-    run = out[0][0]
-    assert run.game.step == 4 and image_of(out[0][1]).size == (3 * (8 * 30 + 2),) * 2   # 8x8 digits, scale 3
-    assert out[0][1] != out[1][1]
-    run, *_ = dp.digits_step("d", run, *DIGITS)
+    slot = dp.Slot()
+    out = frames(dp.digits_train(slot, 2, *DIGITS), slot, 2)
+    run = slot.run
+    assert run.game.step == 4 and image_of(out[0][0]).size == (3 * (8 * 30 + 2),) * 2   # 8x8 digits, scale 3
+    assert out[0][0] != out[1][0]
+    dp.digits_step("d", slot, *DIGITS)
     assert (run.game.step, run.game.d_updates) == (4, 5)
-    assert dp.digits_reset(run, *DIGITS)[0].game.step == 0
+    dp.digits_configure(slot, *DIGITS[:4], 1e-3, *DIGITS[5:])
+    assert run.game.opt_d.param_groups[0]["lr"] == 1e-3
+    dp.digits_reset(slot, *DIGITS)
+    assert slot.run is not run and slot.run.game.step == 0
 
 
 def test_digits_without_data_say_how_to_get_it(monkeypatch, tmp_path):
@@ -188,7 +210,7 @@ def test_digits_without_data_say_how_to_get_it(monkeypatch, tmp_path):
     ok, message = dp.digits_available()
     assert not ok and dp.MNIST_ENV in message and "does not ship" in message
     with pytest.raises(dp.PlaygroundError, match=dp.MNIST_ENV):
-        next(dp.digits_train(None, 2, *DIGITS))
+        next(dp.digits_train(dp.Slot(), 2, *DIGITS))
 
 
 def test_tab_events_are_named_and_bounded():
@@ -201,8 +223,9 @@ def test_tab_events_are_named_and_bounded():
     trains = [fns[f"{p}_train"] for p in ("playground", "playground_compare", "playground_digits")]
     # one limit over every visitor's training streams
     assert {(f.concurrency_id, f.concurrency_limit) for f in trains} == {("playground_train", dp.TRAIN_CONCURRENCY)}
+    # each session's state starts as a copy of an empty Slot (Gradio deep-copies a State's value per session)
     states = [b for b in demo.blocks.values() if type(b).__name__ == "State"]
-    assert len(states) == 3 and all(s.value is None for s in states)
+    assert len(states) == 3 and all(isinstance(s.value, dp.Slot) and s.value.run is None for s in states)
 
 
 # --- in Chromium -------------------------------------------------------------------------------
@@ -273,7 +296,14 @@ def test_browser_train_frames_change_and_pause_stops_them(page_url, browser):
                            "document.querySelector('#playground-status').innerText)", timeout=30_000)
     assert status_step(page) == paused_at                  # one D step: the iteration count stays
     assert field_src(page) != src                          # and D's heat map moved
-    page.screenshot(path=str(REPO / ".pytest_cache" / "playground.png"))
+    # another visitor has a run of their own
+    other = browser.new_page(viewport={"width": 1280, "height": 1400})
+    other.goto(page_url)
+    other.locator("#playground-d-step").click()
+    other.wait_for_function("() => /step 0 \\(D updates 1\\)/.test("
+                            "document.querySelector('#playground-status').innerText)", timeout=60_000)
+    assert status_step(page) == paused_at
+    other.close()
     page.close()
 
 
