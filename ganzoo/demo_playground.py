@@ -391,29 +391,35 @@ def status_line(run: Run) -> str:
 # 2-D
 
 
-TOY_FIELDS = ("target", "seed", "loss", "d_steps", "lr_d", "lr_g", "minibatch_std", "instance_noise",
+TOY_FIELDS = ("target", "seed", "latent_dim", "loss", "d_steps", "lr_d", "lr_g", "minibatch_std", "instance_noise",
               "label_smoothing")
+LATENT_DIMS = (2, 16)
 
 
 def toy_settings(values) -> tuple[tuple, dict]:
-    """The settings widgets' values (in TOY_FIELDS order) -> (key: target and seed, ToyGAN settings)."""
+    """The settings widgets' values (in TOY_FIELDS order) -> (key: target, seed and latent size, which
+    make a new run when changed; the ToyGAN settings, which apply mid-run)."""
     s = dict(zip(TOY_FIELDS, values))
     seed = _check_int(s.pop("seed"), 0, 2**31 - 1, "seed")
     target = s.pop("target")
     if target not in pg.TARGETS:
         raise PlaygroundError(f"unknown target {target!r}; valid: {', '.join(pg.TARGETS)}")
+    latent_dim = s.pop("latent_dim")
+    if latent_dim not in LATENT_DIMS:
+        raise PlaygroundError(f"latent size must be one of {', '.join(map(str, LATENT_DIMS))}, got {latent_dim!r}")
     s["d_steps"] = _check_int(s["d_steps"], 1, 10, "D steps per iteration")
     s["minibatch_std"] = bool(s["minibatch_std"])
     _floats(s, ("lr_d", "lr_g", "instance_noise", "label_smoothing"))
-    return (target, seed), s
+    return (target, seed, latent_dim), s
 
 
 def _toy_maker(key: tuple, settings: dict, pair: bool):
     def make() -> Run:
-        target, seed = key
+        target, seed, latent_dim = key
         losses = ["minimax", "nonsaturating"] if pair else [settings["loss"]]
         try:
-            games = [pg.ToyGAN(target, **{**settings, "loss": loss}, seed=seed) for loss in losses]
+            games = [pg.ToyGAN(target, **{**settings, "loss": loss}, seed=seed, latent_dim=latent_dim)
+                     for loss in losses]
         except ValueError as e:
             raise PlaygroundError(str(e)) from None
         for g in games:
@@ -458,7 +464,8 @@ def toy_reset(slot: Slot, *values):
 
 
 def toy_configure(slot: Slot, *values) -> None:
-    """Apply the settings to the run in progress (a new target or seed waits for Train, a step or Reset)."""
+    """Apply the settings to the run in progress (a new target, seed or latent size waits for Train, a
+    step or Reset)."""
     key, settings = toy_settings(values)
     run = slot.run
     if run is not None and run.key == key:
@@ -638,6 +645,7 @@ def build_tab() -> None:
                                  elem_id="playground-preset")
             target = gr.Dropdown(list(pg.TARGETS), value=defaults["target"], label="Target")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            latent = gr.Radio(list(LATENT_DIMS), value=defaults["latent_dim"], label="Latent size (z)")
             speed = gr.Slider(1, 200, value=20, step=1, label="Iterations per frame", elem_id="playground-speed")
         with gr.Row():
             loss = gr.Radio(list(pg.LOSSES), value=defaults["loss"], label="Loss")
@@ -654,10 +662,10 @@ def build_tab() -> None:
             field_view = gr.HTML(elem_id="playground-field", min_height=FIELD_PX)
             curves_view = gr.HTML(elem_id="playground-curves", min_height=FIELD_PX)
         run = gr.State(Slot())
-        settings = [target, seed, loss, d_steps, lr_d, lr_g, mbstd, noise, smooth]
+        settings = [target, seed, latent, loss, d_steps, lr_d, lr_g, mbstd, noise, smooth]
         _wire(buttons, run, settings, speed, [field_view, curves_view, status], train=toy_train, step=toy_step,
               reset=toy_reset, configure=toy_configure, api="playground")
-        preset.change(apply_preset, preset, [target, loss, d_steps, lr_d, lr_g, mbstd, noise, smooth],
+        preset.change(apply_preset, preset, [target, latent, loss, d_steps, lr_d, lr_g, mbstd, noise, smooth],
                       api_name="playground_preset", api_visibility="private")
 
     with gr.Tab("Minimax vs non-saturating"):

@@ -18,9 +18,20 @@ from conftest import REPO, free_port, wait_for_port
 from ganzoo import demo_playground as dp
 from ganzoo import playground as pg
 
-# target, seed, loss, d_steps, lr_d, lr_g, minibatch_std, instance_noise, label_smoothing
-COLLAPSE = ["ring", 0, "nonsaturating", 1, 1e-4, 1e-3, False, 0.0, 0.0]
-DIGITS = ["dcgan", 0, "nonsaturating", 1, 2e-4, 2e-4, 0.0, 0.0]
+def toy(**changes) -> list:
+    """The 2-D settings widgets' values: the collapse preset, seed 0, with ``changes``."""
+    values = {"seed": 0, "latent_dim": 16, "instance_noise": 0.0, "label_smoothing": 0.0, "d_steps": 1,
+              "minibatch_std": False, **pg.PRESETS["ring: mode collapse"], **changes}
+    return [values[f] for f in dp.TOY_FIELDS]
+
+
+def digits(**changes) -> list:
+    values = {"family": "dcgan", "seed": 0, "loss": "nonsaturating", "d_steps": 1, "lr_d": 2e-4, "lr_g": 2e-4,
+              "instance_noise": 0.0, "label_smoothing": 0.0, **changes}
+    return [values[f] for f in dp.DIGIT_FIELDS]
+
+
+COLLAPSE, DIGITS = toy(), digits()
 
 
 @pytest.fixture(autouse=True)
@@ -99,14 +110,11 @@ def test_settings_change_mid_run():
     slot = dp.Slot()
     frames(dp.toy_train(slot, 5, *COLLAPSE), slot, 2)
     run = slot.run
-    faster_d = [*COLLAPSE]
-    faster_d[4], faster_d[6] = 1e-3, True       # lr_d, minibatch std
-    dp.toy_configure(slot, *faster_d)
+    dp.toy_configure(slot, *toy(lr_d=1e-3, minibatch_std=True))
     assert slot.run is run and run.game.lr_d == 1e-3 and run.game.D.minibatch_std and run.game.step == 10
     assert run.game.opt_d.param_groups[0]["lr"] == 1e-3
-    # a new target or seed is a new run, from the next Train or step
-    other = [*COLLAPSE]
-    other[0] = "grid"
+    # a new target, seed or latent size is a new run, from the next Train or step
+    other = toy(target="grid")
     dp.toy_configure(slot, *other)
     assert slot.run is run and run.game.target.name == "ring"
     dp.toy_step("g", slot, *other)
@@ -133,31 +141,30 @@ def test_run_limits(monkeypatch):
     assert len(out) == 1 and slot.run.game.step == 0 and "stopped after 0 s" in out[0][2]
 
 
-@pytest.mark.parametrize("index, value, words", [
-    (0, "rng", ["'rng'", "ring"]),
-    (1, -1, ["seed", "-1"]),
-    (1, 1.5, ["seed", "1.5"]),
-    (2, "wgan", ["'wgan'", "wgan-gp"]),
-    (3, 11, ["D steps", "11"]),
-    (4, "fast", ["lr_d", "'fast'"]),
+@pytest.mark.parametrize("name, value, words", [
+    ("target", "rng", ["'rng'", "ring"]),
+    ("seed", -1, ["seed", "-1"]),
+    ("seed", 1.5, ["seed", "1.5"]),
+    ("latent_dim", 3, ["latent size", "2, 16", "3"]),
+    ("loss", "wgan", ["'wgan'", "wgan-gp"]),
+    ("d_steps", 11, ["D steps", "11"]),
+    ("lr_d", "fast", ["lr_d", "'fast'"]),
 ])
-def test_bad_settings_are_clear_errors(index, value, words):
-    values = [*COLLAPSE]
-    values[index] = value
+def test_bad_settings_are_clear_errors(name, value, words):
     with pytest.raises(dp.PlaygroundError) as e:
-        next(dp.toy_train(dp.Slot(), 5, *values))
+        next(dp.toy_train(dp.Slot(), 5, *toy(**{name: value})))
     for w in words:
         assert w in str(e.value)
 
 
 def test_presets_fill_the_settings():
-    names = ["target", "loss", "d_steps", "lr_d", "lr_g", "minibatch_std", "instance_noise", "label_smoothing"]
+    names = [f for f in dp.TOY_FIELDS if f != "seed"]
     values = dict(zip(names, dp.apply_preset("ring: collapse cured by minibatch std")))
-    assert values == {"target": "ring", "loss": "nonsaturating", "d_steps": 1, "lr_d": 1e-4, "lr_g": 1e-3,
-                      "minibatch_std": True, "instance_noise": 0.0, "label_smoothing": 0.0}
-    for name in pg.PRESETS:                    # every preset's rates are among the widget's choices
-        lr_d, lr_g = dp.apply_preset(name)[3:5]
-        assert lr_d in dp.LRS and lr_g in dp.LRS
+    assert values == {"target": "ring", "latent_dim": 16, "loss": "nonsaturating", "d_steps": 1, "lr_d": 1e-4,
+                      "lr_g": 1e-3, "minibatch_std": True, "instance_noise": 0.0, "label_smoothing": 0.0}
+    for name in pg.PRESETS:                    # every preset's values are among the widgets' choices
+        values = dict(zip(names, dp.apply_preset(name)))
+        assert values["lr_d"] in dp.LRS and values["lr_g"] in dp.LRS and values["latent_dim"] in dp.LATENT_DIMS
     with pytest.raises(dp.PlaygroundError, match="unknown preset 'nope'"):
         dp.apply_preset("nope")
 
@@ -199,7 +206,7 @@ def test_digits_train_on_a_data_folder(monkeypatch, digits_dir):
     assert out[0][0] != out[1][0]
     dp.digits_step("d", slot, *DIGITS)
     assert (run.game.step, run.game.d_updates) == (4, 5)
-    dp.digits_configure(slot, *DIGITS[:4], 1e-3, *DIGITS[5:])
+    dp.digits_configure(slot, *digits(lr_d=1e-3))
     assert run.game.opt_d.param_groups[0]["lr"] == 1e-3
     dp.digits_reset(slot, *DIGITS)
     assert slot.run is not run and slot.run.game.step == 0
