@@ -78,9 +78,9 @@ def test_minibatch_std_gradient_is_finite_on_identical_batch():
     ("dcgan", {"image_size": 30}, "image_size 30 is not supported; choose one of \\[28, 32, 64\\]"),
     ("dcgan", {"channels": 2}, "channels must be 1 .* or 3"),
     ("dcgan", {"bogus": 1}, "unknown dcgan config option\\(s\\) \\['bogus'\\]; valid options"),
-    ("cgan", {"num_classes": 1}, "num_classes must be an int >= 2"),
+    ("cgan", {"num_classes": 1}, "num_classes must be an int in 2..1000"),
     ("dcgan", {"aux_classes": 1}, "aux_classes must be 0 \\(no class head\\) or an int >= 2, got 1"),
-    ("vanilla", {"hidden_dim": 0}, "hidden_dim must be a positive int"),
+    ("vanilla", {"hidden_dim": 0}, "hidden_dim must be an int in 1..4096, got 0"),
     ("gan", {}, "unknown model family 'gan'; did you mean"),
 ])
 def test_bad_configs_name_the_value_and_choices(family, options, match):
