@@ -45,16 +45,22 @@ def train_speed(name: str, steps: int, threads: int | None = 1) -> tuple[float, 
     return time.perf_counter() - wall, time.process_time() - cpu, gan.modes_covered()
 
 
-def stream_speed(stream, seconds: float) -> tuple[int, float, int]:
-    """(frames, seconds, iterations) of a Train stream run for about ``seconds``."""
+def stream_speed(train, values: list, speed: int, seconds: float) -> tuple[int, float, int]:
+    """(frames, seconds, iterations) of a tab's Train stream run for about ``seconds``."""
+    from ganzoo import demo_playground as dp
+
+    slot = dp.Slot()
     start = time.perf_counter()
-    frames, run = 0, None
-    for frame in stream:
-        run = frame[0]
+    frames = 0
+    for _ in train(slot, speed, *values):
         frames += 1
         if time.perf_counter() - start >= seconds:
-            run.stop = True
-    return frames, time.perf_counter() - start, run.game.step
+            dp.pause(slot)
+    return frames, time.perf_counter() - start, slot.run.game.step
+
+
+def widget_values(fields: tuple[str, ...], **values) -> list:
+    return [values[f] for f in fields]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,23 +84,29 @@ def main(argv: list[str] | None = None) -> None:
             wall, cpu, _ = train_speed("ring: mode collapse", 500, threads)
             print(f"500 steps on {threads or torch.get_num_threads()} thread(s): {wall:.2f} s wall, {cpu:.2f} s CPU")
 
-    collapse = ["ring", 0, "nonsaturating", 1, 1e-4, 1e-3, False, 0.0, 0.0]
-    saturation = ["ring", 0, "minimax", 5, 1e-3, 1e-4, False, 0.0, 0.0]
-    run = dp.toy_reset(None, *collapse)[0]
+    def toy(preset: str) -> list:          # the tab's widgets after choosing the preset, seed 0
+        values = dict(zip([f for f in dp.TOY_FIELDS if f != "seed"], dp.apply_preset(preset)), seed=0)
+        return widget_values(dp.TOY_FIELDS, **values)
+
+    collapse, saturation = toy("ring: mode collapse"), toy("ring: saturation (D wins early, k = 5)")
+    slot = dp.Slot()
+    dp.toy_reset(slot, *collapse)
     draw = []
     for _ in range(10):
         t = time.perf_counter()
-        dp._toy_frame(run)
+        dp._toy_frame(slot.run)
         draw.append(time.perf_counter() - t)
     print(f"2-D frame drawn in {1000 * sorted(draw)[5]:.0f} ms (median of 10)")
-    for label, stream in (("2-D, 20 iterations per frame", dp.toy_train(None, 20, *collapse)),
-                          ("minimax vs non-saturating, 20 per frame", dp.compare_train(None, 20, *saturation))):
-        frames, secs, steps = stream_speed(stream, args.seconds)
-        print(f"{label}: {frames / secs:.1f} frames/s, {steps / secs:.0f} iterations/s over {secs:.1f} s")
+    for label, train, values in (("2-D, collapse preset", dp.toy_train, collapse),
+                                 ("minimax vs non-saturating, saturation preset", dp.compare_train, saturation)):
+        frames, secs, steps = stream_speed(train, values, 20, args.seconds)
+        print(f"{label}, 20 iterations per frame: {frames / secs:.1f} frames/s, {steps / secs:.0f} iterations/s "
+              f"over {secs:.1f} s")
     ok, where = dp.digits_available()
     if ok:
-        digits = ["dcgan", 0, "nonsaturating", 1, 2e-4, 2e-4, 0.0, 0.0]
-        frames, secs, steps = stream_speed(dp.digits_train(None, 200, *digits), max(args.seconds, 5))
+        digits = widget_values(dp.DIGIT_FIELDS, family="dcgan", seed=0, loss="nonsaturating", d_steps=1, lr_d=2e-4,
+                               lr_g=2e-4, instance_noise=0.0, label_smoothing=0.0)
+        frames, secs, steps = stream_speed(dp.digits_train, digits, 200, max(args.seconds, 5))
         print(f"digits (dcgan): a grid every {secs / frames:.2f} s, {steps / secs:.1f} iterations/s over {secs:.1f} s")
     else:
         print(f"digits: skipped ({where})")

@@ -26,7 +26,6 @@ import base64
 import functools
 import inspect
 import io
-import math
 import os
 import threading
 import time
@@ -48,7 +47,7 @@ from .images import make_grid  # noqa: E402
 MAX_TOY_STEPS = 20_000        # iterations per 2-D run (then Reset)
 MAX_DIGIT_STEPS = 6_000       # iterations per digits run
 TRAIN_SECONDS = 90            # wall time of one Train press
-FRAME_SECONDS = 0.18          # a 2-D frame (training and drawing) takes at most about this long: >= 5 frames/s
+FRAME_SECONDS = 0.15          # a 2-D frame (training and drawing) takes at most about this long: >= 5 frames/s
 DIGIT_FRAME_SECONDS = 1.0     # the digit grid is redrawn about every second
 TRAIN_CONCURRENCY = 2         # training streams computed at once (2 cores), over all sessions
 STEP_CONCURRENCY = 4          # single steps, resets and settings changes

@@ -9,7 +9,7 @@ mode collapse. ``DigitGAN`` is the same game on 28x28 images with a zoo DCGAN or
 
     gan = ToyGAN(**PRESETS["ring: mode collapse"], seed=0)
     gan.train(5000)
-    gan.modes_covered()          # 1..3 of 8; PRESETS["ring: minibatch std"] covers 8 from the same start
+    gan.modes_covered()          # 0-1 of 8; "ring: collapse cured by minibatch std": 7-8 from the same start
 
 One step of ``train`` is one iteration of Algorithm 1: ``d_steps`` updates of D, then one of G.
 Every random draw (weights, data, latents, noise) comes from the run's seed, so a seed and the
@@ -21,15 +21,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import logging
 import math
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-log = logging.getLogger(__name__)
 
 MODE_SAMPLES = 2000          # samples drawn to count modes
 MODE_SHARE = 0.01            # a mode counts when at least this share of them lies near its centre
@@ -58,7 +55,7 @@ def _number(value, what: str, lo: float, hi: float, *, integer: bool = False):
 def _threads(n: int | None):
     """Run torch ops on ``n`` threads (None: leave as is), restored afterwards. The setting is the
     calling thread's own (OpenMP), so other threads of a server are not affected. The 2-D GAN's
-    matrices are too small to split: on 2 busy cores a second thread made a step 30-80x slower
+    matrices are too small to split: on 2 busy cores a second thread made a step 13-45x slower
     (docs/playground.md)."""
     if n is None:
         yield
@@ -623,8 +620,8 @@ PRESETS: dict[str, dict] = {
     # log(1 - D(G(z))) then hardly moves them (compare with non-saturating from the same start)
     "ring: saturation (D wins early, k = 5)": dict(target="ring", loss="minimax", d_steps=5, lr_d=1e-3, lr_g=1e-4),
     "ring: WGAN-GP": dict(target="ring", loss="wgan-gp", d_steps=5, lr_d=1e-3, lr_g=1e-3),
-    # 25 sharp modes are hard for a 16-D latent (0-4 covered after 5,000 steps); a 2-D latent, as in
-    # GAN Lab, unfolds onto the grid (20 of 25 after 10,000 steps)
+    # 25 sharp modes come slowly to a 16-D latent (0-8 covered after 5,000 steps, at most 15 after
+    # 10,000); a 2-D latent, as in GAN Lab, unfolds onto the grid (20 of 25 after 10,000 steps)
     "grid: 2-D latent + minibatch std": dict(target="grid", loss="nonsaturating", latent_dim=2, minibatch_std=True),
     "spiral: hinge": dict(target="spiral", loss="hinge"),
     "moons: non-saturating": dict(target="moons", loss="nonsaturating"),
