@@ -217,6 +217,11 @@ def test_digits_without_data_say_how_to_get_it(monkeypatch, tmp_path):
     assert not ok and dp.MNIST_ENV in message and "does not ship" in message
     with pytest.raises(dp.PlaygroundError, match=dp.MNIST_ENV):
         next(dp.digits_train(dp.Slot(), 2, *DIGITS))
+    demo = dp.standalone()                      # the page says so, and its digit buttons are off
+    buttons = {b.elem_id: b for b in demo.blocks.values() if type(b).__name__ == "Button"}
+    assert not buttons["playground-digits-train"].interactive and buttons["playground-train"].interactive
+    notes = [b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "playground-digits-data"]
+    assert dp.MNIST_ENV in notes[0]
 
 
 def test_tab_events_are_named_and_bounded():
