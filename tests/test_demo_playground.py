@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, free_port, wait_for_port
+from tests.conftest import REPO, free_port, wait_for_port
 from ganzoo import demo_playground as dp
 from ganzoo import playground as pg
 

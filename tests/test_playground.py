@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import make_digits
+from tests.conftest import make_digits
 from ganzoo import playground as pg
 
 
