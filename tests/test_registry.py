@@ -55,7 +55,7 @@ def test_wheel_carries_every_zoo_model_and_evaluator(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    (wheel,) = tmp_path.glob("ganzoo-*.whl")
+    (wheel,) = tmp_path.glob("ganzoo_models-*.whl")          # the distribution ganzoo-models
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         for name in ganzoo.list_models():
