@@ -256,10 +256,15 @@ def interpolate(model: str, seed_a: float, seed_b: float, steps: float, method: 
     key = [ganzoo.__version__, weights_digest(model), seed_a, seed_b, steps, method, label]
     frames = functools.cache(lambda: ganzoo.interpolate(g, start=seed_a, end=seed_b, steps=steps, method=method,
                                                         labels=label))
-    cache = cache or default_cache()
-    gif = cache.get(["walk", *key, GIF_SCALE], ".gif",
+    return walk_files(cache or default_cache(), "walk", key, frames, steps)
+
+
+def walk_files(cache: PictureCache, kind: str, key: list, frames, steps: int) -> tuple[str, str]:
+    """(GIF, PNG grid of the frames, FRAMES_PER_ROW a row) of a walk, from the cache or drawn once by
+    ``frames()`` (called only for a file the cache lacks)."""
+    gif = cache.get([kind, *key, GIF_SCALE], ".gif",
                     lambda path: ganzoo.save_gif(frames(), path, fps=12, scale=GIF_SCALE, boomerang=True))
-    grid = cache.get(["frames", *key, SCALE], ".png", lambda path: ganzoo.make_grid(
+    grid = cache.get([f"{kind}-frames", *key, SCALE], ".png", lambda path: ganzoo.make_grid(
         frames(), nrow=min(steps, FRAMES_PER_ROW), scale=SCALE).save(path, format="PNG"))
     return gif, grid
 

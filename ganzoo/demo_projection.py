@@ -89,17 +89,7 @@ def walk(model: str, drawing, upload, to: str, seed, second, steps, method: str,
     """(an animated GIF, a PNG grid of its frames): a latent walk from the drawing's projection to
     ``seed``'s latent (conditional models: drawn in the drawing's class) or to the second
     drawing's projection (the class switches half way)."""
-    from .demo import (
-        FRAMES_PER_ROW,
-        GIF_SCALE,
-        MAX_SEED,
-        MAX_STEPS,
-        SCALE,
-        check_int,
-        default_cache,
-        get_model,
-        weights_digest,
-    )
+    from .demo import MAX_SEED, MAX_STEPS, check_int, default_cache, get_model, walk_files, weights_digest
     g = get_model(model)
     steps = check_int(steps, 2, MAX_STEPS, "steps")
     if method not in ganzoo.sampling.METHODS:
@@ -124,12 +114,7 @@ def walk(model: str, drawing, upload, to: str, seed, second, steps, method: str,
 
     end = seed if second_picture is None else _digest(second_picture)
     key = [ganzoo.__version__, weights_digest(model), _digest(picture), end, steps, method]
-    cache = cache or default_cache()
-    gif = cache.get(["drawing-walk", *key, GIF_SCALE], ".gif",
-                    lambda p: ganzoo.save_gif(frames(), p, fps=12, scale=GIF_SCALE, boomerang=True))
-    grid = cache.get(["drawing-frames", *key, SCALE], ".png", lambda p: ganzoo.make_grid(
-        frames(), nrow=min(steps, FRAMES_PER_ROW), scale=SCALE).save(p, format="PNG"))
-    return gif, grid
+    return walk_files(cache or default_cache(), "drawing-walk", key, frames, steps)
 
 
 def build_tab(model_picker: gr.Dropdown) -> None:

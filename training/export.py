@@ -16,6 +16,17 @@ import ganzoo
 log = logging.getLogger("ganzoo.train")
 
 
+def cpu_name() -> str:
+    """The CPU's model name, as lscpu gives it (the machine a figure was measured on)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_name(device: torch.device) -> str:
     """The machine a run or benchmark used: the GPU's name, or the CPU with its vector extension and threads."""
     if device.type == "cuda":

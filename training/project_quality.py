@@ -22,7 +22,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import ganzoo
 from ganzoo.data import load_dataset
 from ganzoo.metrics import embed, heldout_split, load_evaluator
 from ganzoo.projection import RESTARTS
+from training.export import cpu_name
 
 log = logging.getLogger("ganzoo.project_quality")
 
@@ -106,16 +106,6 @@ def measure(name: str, n: int, steps: int, seed: int) -> tuple[dict, ganzoo.Proj
     out.update(seconds=seconds, cpu_seconds=cpu, seconds_per_100=seconds * 100 / n, threads=torch.get_num_threads(),
                load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)])
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}, result
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:
