@@ -85,10 +85,6 @@ def refresh(folder: Path) -> Path:
     dataset = ganzoo.get_entry(folder.name).dataset if folder.name in ganzoo.list_models() else meta["dataset"]
     conditional = meta["config"].get("num_classes") is not None
     card.data = card_data(folder.name, meta["family"], dataset, conditional, results, card.data.license or "mit")
-    # the reference images, as build() now describes them
-    card.text = re.sub(r"against\s+those held-out images \(sha256 (`[0-9a-f]+\.\.\.`)\), which the generator never saw as\s+"
-                       r"evaluation data\.", lambda m: f"against\n{REFERENCE[dataset]} (sha256 {m.group(1)}).", card.text)
-    card.text = card.text.replace("(`pip install ganzoo`)", "(`pip install ganzoo-models`)")
     card.save(folder / "README.md")
     return folder
 
