@@ -45,8 +45,14 @@ def load(name_or_path: str | os.PathLike, *, revision: str | None = None, device
     - a folder holding config.json + model.safetensors (what training writes).
     """
     device, dtype = check_device(device), check_dtype(dtype)
-    g = load_folder(resolve(name_or_path, revision=revision, source=source))
-    g.name = os.fspath(name_or_path)
+    return ready(load_folder(resolve(name_or_path, revision=revision, source=source)), os.fspath(name_or_path),
+                 device, dtype)
+
+
+def ready(g: ImageGenerator, name: str, device: torch.device, dtype: torch.dtype | None) -> ImageGenerator:
+    """A loaded generator named ``name``, on ``device`` in ``dtype`` (as checked by check_device /
+    check_dtype), in eval mode: what ganzoo.load and ImageGenerator.from_pretrained return."""
+    g.name = name
     # channels_last: about a third faster for these transposed convolutions on CPU (measured in
     # benchmarks/sample_speed.py); a no-op for the MLP family, whose weights are not 4-D.
     return g.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
@@ -67,13 +73,11 @@ def resolve(name_or_path: str | os.PathLike, *, revision: str | None = None, sou
     source = source or os.environ.get(SOURCE_ENV) or "bundled"
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; valid: {', '.join(SOURCES)}")
-    if revision is not None:
-        check_revision(revision)
-    if spec.startswith(HUB_PREFIX):
+    if spec.startswith(HUB_PREFIX):                 # download checks the repo id and revision before any request
         repo_id, _, at_rev = spec[len(HUB_PREFIX):].partition("@")
         if revision is not None and at_rev and revision != at_rev:
             raise ValueError(f"two revisions given: {at_rev!r} in {spec!r} and revision={revision!r}")
-        return download(repo_id, revision=check_revision(revision or at_rev or None), **hub_options)
+        return download(repo_id, revision=revision or at_rev or None, **hub_options)
     if spec in list_models():
         entry = get_entry(spec)
         if source == "hub":

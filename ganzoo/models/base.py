@@ -100,8 +100,8 @@ class ImageGenerator(nn.Module, ModelHubMixin, library_name="ganzoo", license="m
                          local_files_only: bool, token, device: str | torch.device = "cpu",
                          dtype: torch.dtype | None = None, **unexpected) -> "ImageGenerator":
         from ..errors import InvalidConfigError
-        from ..hub import check_device, check_dtype, download, load_folder
-        from ..registry import get_entry, list_models
+        from ..hub import HUB_PREFIX, check_device, check_dtype, load_folder, ready, resolve
+        from ..registry import list_models
 
         unexpected.pop("config", None)           # what ModelHubMixin read from config.json; ours reads it itself
         if unexpected:
@@ -110,17 +110,15 @@ class ImageGenerator(nn.Module, ModelHubMixin, library_name="ganzoo", license="m
         device, dtype = check_device(device), check_dtype(dtype)
         if os.path.isdir(model_id):
             folder = Path(model_id)
-        else:
-            zoo = get_entry(model_id) if model_id in list_models() else None
-            folder = download(zoo.hub_repo if zoo else model_id, revision=revision or (zoo.revision if zoo else None),
-                              zoo_name=model_id if zoo else None, token=token, cache_dir=cache_dir,
-                              force_download=force_download, local_files_only=local_files_only)
+        else:                                    # a zoo name means its Hub repo, anything else is a repo id
+            folder = resolve(model_id if model_id in list_models() else HUB_PREFIX + model_id, revision=revision,
+                             source="hub", token=token, cache_dir=cache_dir, force_download=force_download,
+                             local_files_only=local_files_only)
         g = load_folder(folder)
         if not isinstance(g, cls):
             raise InvalidConfigError(f"{model_id!r} holds a {type(g).__name__}, not a {cls.__name__}; load it with "
                                      "ImageGenerator.from_pretrained or ganzoo.load")
-        g.name = model_id
-        return g.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
+        return ready(g, model_id, device, dtype)
 
     @property
     def device(self) -> torch.device:
